@@ -1,0 +1,33 @@
+/**
+ * Clocks. Protocol state machines never read the time themselves: adapters read a
+ * {@link Clock} once per wake-up and pass `now` (milliseconds) down, so tests can
+ * drive a machine with a fake clock.
+ */
+
+/** A source of monotonic milliseconds. */
+export interface Clock {
+  now(): number;
+}
+
+/** Milliseconds since this process started, from `performance.now()` (monotonic). */
+export const systemClock: Clock = { now: () => performance.now() };
+
+/** A clock that only moves when told to: for tests and simulations. */
+export class ManualClock implements Clock {
+  #now: number;
+  constructor(start = 0) {
+    this.#now = start;
+  }
+  now(): number {
+    return this.#now;
+  }
+  /** Moves the clock forward by `ms` (never backwards). */
+  advance(ms: number): void {
+    if (ms < 0) throw new RangeError(`ManualClock cannot go back (${ms} ms)`);
+    this.#now += ms;
+  }
+  /** Moves the clock to `ms` if that is later than now. */
+  set(ms: number): void {
+    if (ms > this.#now) this.#now = ms;
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Snowflake with Turbo Tunnel for Deno: the library behind the `snowflake`
+ * executable. Re-exports the public API of lib/; see lib/README.md for a map.
+ */
+
+export * from "./lib/util/clock.ts";
+export * from "./lib/util/log.ts";
+export * from "./lib/util/scrub.ts";
+export * from "./lib/util/flags.ts";
+export * from "./lib/util/bytes.ts";
+export * from "./lib/net/async_queue.ts";
+export * from "./lib/net/packet_conn.ts";
+export * from "./lib/net/byte_conn.ts";
+export * from "./lib/net/memory.ts";
