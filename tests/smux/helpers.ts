@@ -1,0 +1,54 @@
+/** Test helpers for the smux tests: a seeded PRNG, sha256, and a wire between two machines. */
+
+import type { SmuxEvent, SmuxMachine } from "../../lib/smux/machine.ts";
+import { toHex } from "../../lib/util/bytes.ts";
+
+/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` bytes from `random`. */
+export function randomBytes(random: () => number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (random() * 256) | 0;
+  return out;
+}
+
+export async function sha256Hex(data: Uint8Array): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>)));
+}
+
+/** Every frame `machine` wants to send, in order. */
+export function drainTransmit(machine: SmuxMachine): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  for (let frame = machine.pollTransmit(); frame !== null; frame = machine.pollTransmit()) frames.push(frame);
+  return frames;
+}
+
+/** Every pending event of `machine`. */
+export function drainEvents(machine: SmuxMachine): SmuxEvent[] {
+  const events: SmuxEvent[] = [];
+  for (let event = machine.pollEvent(); event !== null; event = machine.pollEvent()) events.push(event);
+  return events;
+}
+
+/** Moves frames both ways between two machines until neither has anything to send; returns the frame count. */
+export function pump(a: SmuxMachine, b: SmuxMachine): number {
+  let moved = 0;
+  for (;;) {
+    const fromA = drainTransmit(a);
+    const fromB = drainTransmit(b);
+    if (fromA.length + fromB.length === 0) return moved;
+    for (const frame of fromA) b.handleInput(frame);
+    for (const frame of fromB) a.handleInput(frame);
+    moved += fromA.length + fromB.length;
+  }
+}
