@@ -1,0 +1,145 @@
+/**
+ * A PacketConn over a byte stream, using Snowflake's encapsulation
+ * (SNOWFLAKE-PROTOCOL.md §1.4, §2): the client wraps each WebRTC data channel in
+ * one, and RedialPacketConn runs over it. Each packet is written as one
+ * `conn.write` of prefix + packet together (Go writes and flushes them at once,
+ * so one data-channel message per packet).
+ *
+ * Bounds: outgoing packets wait in a queue of `sendQueueSize` while `conn.write`
+ * applies back-pressure; when it is full, writeTo drops the packet (counted in
+ * `dropped`), like UDP. Incoming bytes are read only when `readFrom` asks, so a
+ * slow reader back-pressures the sender; the decoder holds at most one packet of
+ * `maxPacketSize`.
+ *
+ * Endings: `readFrom` returns null at the end of the stream, on a read or write
+ * error of the conn, or on malformed input (EncapsulationError). Each of these
+ * closes the conn; an error is kept in `error` and passed to `onError`.
+ */
+
+import { AsyncQueue } from "../net/async_queue.ts";
+import type { ByteConn } from "../net/byte_conn.ts";
+import { ConnClosedError, type Packet, type PacketConn } from "../net/packet_conn.ts";
+import { encodeData } from "./codec.ts";
+import { EncapsulationDecoder } from "./decoder.ts";
+
+/** Default bound of the outgoing queue, in packets. */
+export const ENCAPSULATION_SEND_QUEUE_SIZE = 64;
+
+export interface EncapsulationPacketConnOptions {
+  /** Longest incoming packet accepted (see EncapsulationDecoder); default 1048575. */
+  maxPacketSize?: number;
+  /** Outgoing packets that may wait for the conn; more are dropped. Default 64. */
+  sendQueueSize?: number;
+  /** Called once if the conn ends with an error (malformed input, or the conn failed). */
+  onError?: (error: Error) => void;
+}
+
+/** Packets ⇄ an encapsulated byte stream; see the module doc. */
+export class EncapsulationPacketConn implements PacketConn {
+  readonly #conn: ByteConn;
+  readonly #remoteAddr: string;
+  readonly #decoder: EncapsulationDecoder;
+  readonly #sendQueue: AsyncQueue<Uint8Array>;
+  readonly #onError?: (error: Error) => void;
+  #reading: Promise<unknown> = Promise.resolve(); // serializes readFrom calls
+  #closed = false;
+  #error: Error | null = null;
+  #dropped = 0;
+
+  constructor(conn: ByteConn, remoteAddr: string, options: EncapsulationPacketConnOptions = {}) {
+    this.#conn = conn;
+    this.#remoteAddr = remoteAddr;
+    this.#decoder = new EncapsulationDecoder({ maxPacketSize: options.maxPacketSize });
+    this.#sendQueue = new AsyncQueue(options.sendQueueSize ?? ENCAPSULATION_SEND_QUEUE_SIZE);
+    this.#onError = options.onError;
+    this.#writeLoop();
+  }
+
+  /** Why the conn ended, if it ended with an error; null otherwise. */
+  get error(): Error | null {
+    return this.#error;
+  }
+
+  /** Outgoing packets dropped because the send queue was full. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** The next packet, with the fixed remote address; null once closed or at the end of the stream. */
+  readFrom(): Promise<Packet | null> {
+    const result = this.#reading.then(() => this.#readPacket());
+    this.#reading = result;
+    return result;
+  }
+
+  /**
+   * Queues `packet` for the stream (`addr` is ignored: the stream has one peer).
+   * Throws ConnClosedError once closed, EncapsulationError "too-long" for packets
+   * over 1048575 bytes (the conn stays open); drops when the queue is full.
+   */
+  writeTo(packet: Uint8Array, _addr: string): void {
+    if (this.#closed) throw new ConnClosedError("encapsulation packet connection");
+    if (!this.#sendQueue.push(encodeData(packet))) this.#dropped++;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sendQueue.clear();
+    this.#sendQueue.close();
+    this.#conn.close();
+  }
+
+  async #readPacket(): Promise<Packet | null> {
+    try {
+      for (;;) {
+        if (this.#closed) return null;
+        const packet = this.#decoder.next();
+        if (packet) return { packet, addr: this.#remoteAddr };
+        const chunk = await this.#conn.read();
+        if (this.#closed) return null;
+        if (chunk === null) {
+          this.#decoder.end(); // throws if the stream stopped inside a chunk
+          this.close();
+          return null;
+        }
+        this.#decoder.push(chunk);
+      }
+    } catch (error) {
+      this.#fail(error);
+      return null;
+    }
+  }
+
+  async #writeLoop(): Promise<void> {
+    for (;;) {
+      const chunk = await this.#sendQueue.shift();
+      if (chunk === null) return;
+      try {
+        await this.#conn.write(chunk);
+      } catch (error) {
+        this.#fail(error);
+        return;
+      }
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#closed) return; // an error after close() is the close itself
+    this.#error = error instanceof Error ? error : new Error(String(error));
+    this.close();
+    this.#onError?.(this.#error);
+  }
+}
+
+/**
+ * Wraps a byte stream as a PacketConn: each packet becomes one data chunk.
+ * @example const carrier = encapsulationPacketConn(dataChannelConn, "server", { maxPacketSize: 1500 });
+ */
+export function encapsulationPacketConn(
+  conn: ByteConn,
+  remoteAddr: string,
+  options?: EncapsulationPacketConnOptions,
+): EncapsulationPacketConn {
+  return new EncapsulationPacketConn(conn, remoteAddr, options);
+}

@@ -1,0 +1,12 @@
+/** The PacketConn conformance suite run against the reference in-memory pair. */
+
+import { memoryPacketPair } from "../../lib/net/memory.ts";
+import { runPacketConnCases } from "./packet_conn_cases.ts";
+
+runPacketConnCases({
+  name: "memoryPacketPair",
+  makePair: () => {
+    const [a, b] = memoryPacketPair(64, ["a", "b"]);
+    return { a, b, aAddr: "a", bAddr: "b", capacity: 64 };
+  },
+});
