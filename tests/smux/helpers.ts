@@ -1,6 +1,7 @@
 /** Test helpers for the smux tests: a seeded PRNG, sha256, and a wire between two machines. */
 
 import type { SmuxEvent, SmuxMachine } from "../../lib/smux/machine.ts";
+import { decodeFrame, encodedFrameLength, encodeFrame, type Frame, makeFrame } from "../../lib/smux/frame.ts";
 import { toHex } from "../../lib/util/bytes.ts";
 
 /** mulberry32: a small seeded PRNG returning floats in [0, 1). */
@@ -51,4 +52,26 @@ export function pump(a: SmuxMachine, b: SmuxMachine): number {
     for (const frame of fromB) a.handleInput(frame);
     moved += fromA.length + fromB.length;
   }
+}
+
+/** One encoded frame (header length = payload length). */
+export function frameBytes(
+  cmd: number,
+  sid: number,
+  payload: Uint8Array = new Uint8Array(0),
+  version = 2,
+): Uint8Array {
+  const frame = makeFrame(version, cmd, sid, payload);
+  const out = new Uint8Array(encodedFrameLength(frame));
+  encodeFrame(frame, out);
+  return out;
+}
+
+/** Decodes frames sent by a machine (each pollTransmit result is exactly one frame). */
+export function decodeAll(frames: Uint8Array[]): Frame[] {
+  return frames.map((bytes) => {
+    const decoded = decodeFrame(bytes);
+    if (decoded === null || decoded[1] !== bytes.length) throw new Error(`not one frame: ${toHex(bytes)}`);
+    return decoded[0];
+  });
 }

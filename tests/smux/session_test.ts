@@ -1,0 +1,222 @@
+/** SmuxSession and SmuxStream over in-memory byte connections: exact byte streams, close semantics, failures. */
+
+import assert from "node:assert/strict";
+import { memoryByteConnPair } from "../../lib/net/memory.ts";
+import type { ByteConn } from "../../lib/net/byte_conn.ts";
+import { ConnClosedError } from "../../lib/net/packet_conn.ts";
+import { SmuxSession } from "../../lib/smux/session.ts";
+import type { SmuxStream } from "../../lib/smux/stream.ts";
+import { SmuxError } from "../../lib/smux/error.ts";
+import { SmuxCmd } from "../../lib/smux/frame.ts";
+import { Logger } from "../../lib/util/log.ts";
+import { concat } from "../../lib/util/bytes.ts";
+import { frameBytes, prng, randomBytes, sha256Hex } from "./helpers.ts";
+import type { SmuxConfig } from "../../lib/smux/config.ts";
+
+/** Small buffers so that UPDs, window waits and the receive bucket all come into play. */
+const TIGHT: Partial<SmuxConfig> = {
+  keepAliveDisabled: true,
+  maxFrameSize: 4096,
+  maxStreamBuffer: 65536,
+  maxReceiveBuffer: 196608,
+};
+
+function sessionPair(config: Partial<SmuxConfig> = TIGHT, window = 65536): [SmuxSession, SmuxSession] {
+  const [a, b] = memoryByteConnPair(window);
+  return [SmuxSession.client(a, config), SmuxSession.server(b, config)];
+}
+
+/** Writes `data` in random-sized pieces. */
+async function writeInPieces(conn: ByteConn, data: Uint8Array, random: () => number): Promise<void> {
+  for (let at = 0; at < data.length;) {
+    const n = Math.min(data.length - at, 1 + ((random() * 100_000) | 0));
+    await conn.write(data.slice(at, at + n));
+    at += n;
+  }
+}
+
+async function readToEnd(conn: ByteConn): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for (let chunk = await conn.read(); chunk !== null; chunk = await conn.read()) chunks.push(chunk);
+  return concat(chunks);
+}
+
+async function readExactly(conn: ByteConn, n: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  while (got < n) {
+    const chunk = await conn.read();
+    assert.ok(chunk !== null, `EOF after ${got} of ${n} bytes`);
+    chunks.push(chunk);
+    got += chunk.length;
+  }
+  assert.equal(got, n, "no bytes beyond what was sent");
+  return concat(chunks);
+}
+
+Deno.test("smux sessions: several streams each way move exact byte streams (sha256) over a memory pair", async () => {
+  const [client, server] = sessionPair();
+  const random = prng(2024);
+  const oneWay = [1, 2, 3, 4].map((i) => randomBytes(random, 200_000 * i + i));
+  const twoWay = [randomBytes(random, 700_001), randomBytes(random, 300_003)];
+
+  // Client → server, one way each, ended by FIN (the client's close).
+  const clientSide = oneWay.map(async (data, i) => {
+    const stream = await client.openStream();
+    assert.equal(stream.id, 3 + 2 * i);
+    await writeInPieces(stream, data, prng(i));
+    stream.close();
+  });
+  const serverSide = (async () => {
+    const received = new Map<number, Promise<string>>();
+    for (let i = 0; i < oneWay.length; i++) {
+      const stream = (await server.acceptStream())!;
+      received.set(stream.id, readToEnd(stream).then((bytes) => (stream.close(), sha256Hex(bytes))));
+    }
+    return received;
+  })();
+  // Server-opened streams, both directions at once, lengths known to both sides.
+  const exchange = async (mine: SmuxStream, send: Uint8Array, expect: Uint8Array) => {
+    const [, got] = await Promise.all([
+      writeInPieces(mine, send, prng(send.length)),
+      readExactly(mine, expect.length),
+    ]);
+    assert.equal(await sha256Hex(got), await sha256Hex(expect));
+  };
+  const serverOpened = await server.openStream();
+  assert.equal(serverOpened.id, 2);
+  await serverOpened.write(new Uint8Array([1])); // SYN reaches the client; the byte says hello
+  const clientAccepted = (await client.acceptStream())!;
+  assert.deepEqual(await readExactly(clientAccepted, 1), new Uint8Array([1]));
+  await Promise.all([
+    exchange(serverOpened, twoWay[0], twoWay[1]),
+    exchange(clientAccepted, twoWay[1], twoWay[0]),
+    ...clientSide,
+  ]);
+  const received = await serverSide;
+  for (const [i, data] of oneWay.entries()) {
+    assert.equal(await received.get(3 + 2 * i), await sha256Hex(data), `stream ${3 + 2 * i}`);
+  }
+  serverOpened.close();
+  clientAccepted.close();
+  client.close();
+  server.close();
+  await Promise.all([client.closed, server.closed]);
+  assert.equal(client.error, null);
+  assert.equal(server.error, null);
+});
+
+Deno.test("smux sessions: a receiver that reads late stalls the writers (bucket and window) and loses nothing", async () => {
+  const [client, server] = sessionPair(TIGHT, 8192);
+  const random = prng(5);
+  const data = [0, 1, 2, 3, 4, 5].map(() => randomBytes(random, 150_000)); // 900 KB > bucket 192 KiB
+  let written = 0;
+  const writers = data.map(async (bytes) => {
+    const stream = await client.openStream();
+    await stream.write(bytes);
+    written++;
+    stream.close();
+  });
+  const accepted: SmuxStream[] = [];
+  for (let i = 0; i < data.length; i++) accepted.push((await server.acceptStream())!);
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 0)); // let the pipeline fill up
+  // The server takes in its bucket (192 KiB) plus a frame, the pipe holds 8 KiB: room for one 150 KB stream.
+  assert.ok(written <= 1, `${written} writes finished while nobody reads`);
+  const got = await Promise.all(accepted.map(readToEnd));
+  await Promise.all(writers);
+  for (const [i, bytes] of data.entries()) assert.equal(await sha256Hex(got[i]), await sha256Hex(bytes));
+  for (const stream of accepted) stream.close();
+  client.close();
+  server.close();
+});
+
+Deno.test("smux streams: FIN ends the peer's reads; close is a full close; writes after it fail", async () => {
+  const [client, server] = sessionPair();
+  const stream = await client.openStream();
+  await stream.write(new TextEncoder().encode("hello"));
+  stream.close();
+  stream.close(); // idempotent
+  assert.equal(await stream.read(), null);
+  await assert.rejects(stream.write(new Uint8Array(1)), ConnClosedError);
+
+  const peer = (await server.acceptStream())!;
+  assert.equal(new TextDecoder().decode((await peer.read())!), "hello");
+  assert.equal(await peer.read(), null);
+  assert.equal(await peer.read(), null);
+  await peer.write(new Uint8Array(10)); // after the peer's FIN, writes still go while the window lasts
+  await assert.rejects(
+    peer.write(new Uint8Array(300_000)),
+    (e) => e instanceof SmuxError && e.code === "peer-closed",
+  );
+  peer.close();
+  client.close();
+  server.close();
+});
+
+Deno.test("smux session close: pending accept and reads end, open fails, an earlier FIN still reaches the peer", async () => {
+  const [client, server] = sessionPair();
+  const stream = await client.openStream();
+  const other = await client.openStream();
+  const peer = (await server.acceptStream())!;
+  const pendingAccept = client.acceptStream();
+  const pendingRead = other.read();
+  stream.close(); // FIN queued ...
+  client.close(); // ... and sent before the conn closes
+  assert.equal(await peer.read(), null, "the FIN arrived");
+  assert.equal(await pendingAccept, null);
+  assert.equal(await pendingRead, null);
+  await assert.rejects(client.openStream(), ConnClosedError);
+  await assert.rejects(other.write(new Uint8Array(1)), ConnClosedError);
+  await client.closed;
+  // The server sees its conn end: streams without a FIN fail with connection-ended.
+  await server.closed;
+  assert.equal(server.error?.code, "connection-ended");
+  const second = await server.acceptStream();
+  assert.equal(second, null, "stream 5 was in the backlog; the backlog is dropped at the end");
+  peer.close();
+});
+
+Deno.test("smux: malformed frames end only that session, with a logged SmuxError", async () => {
+  const lines: string[] = [];
+  const logger = new Logger((line) => lines.push(line));
+  const [raw, conn] = memoryByteConnPair();
+  const victim = SmuxSession.server(conn, { keepAliveDisabled: true }, { logger });
+  const [client, server] = sessionPair();
+
+  await raw.write(frameBytes(SmuxCmd.SYN, 3));
+  await raw.write(frameBytes(SmuxCmd.PSH, 3, new Uint8Array([1, 2, 3])));
+  const stream = (await victim.acceptStream())!;
+  const pendingAccept = victim.acceptStream();
+  await raw.write(frameBytes(SmuxCmd.NOP, 0, undefined, 1)); // version 1 on a version 2 session
+  await victim.closed;
+  assert.equal(victim.error?.code, "invalid-version");
+  assert.equal(await pendingAccept, null);
+  assert.deepEqual(await stream.read(), new Uint8Array([1, 2, 3]), "data before the bad frame is delivered");
+  await assert.rejects(stream.read(), (e) => e instanceof SmuxError && e.code === "invalid-version");
+  await assert.rejects(stream.write(new Uint8Array(1)), SmuxError);
+  assert.equal(await raw.read(), null, "the underlying conn was closed");
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /smux: frame version 1 on a version 2 session .*; session closed/);
+
+  // The other session is unaffected.
+  const a = await client.openStream();
+  await a.write(new Uint8Array([7]));
+  const b = (await server.acceptStream())!;
+  assert.deepEqual(await b.read(), new Uint8Array([7]));
+  a.close();
+  b.close();
+  client.close();
+  server.close();
+});
+
+Deno.test("smux keepalive through the adapter: NOPs go out and a silent peer is dropped", async () => {
+  const [raw, conn] = memoryByteConnPair();
+  const session = SmuxSession.client(conn, { keepAliveIntervalMs: 10, keepAliveTimeoutMs: 30 });
+  await session.closed;
+  assert.equal(session.error?.code, "keepalive-timeout");
+  const sent = await readToEnd(raw);
+  assert.ok(sent.length >= 8 && sent.length % 8 === 0);
+  for (let i = 0; i < sent.length; i += 8) {
+    assert.deepEqual(sent.subarray(i, i + 8), frameBytes(SmuxCmd.NOP, 0));
+  }
+});
