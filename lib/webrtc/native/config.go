@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pion/ice/v2"
+	"github.com/pion/webrtc/v3"
+)
+
+// peerConfig is the JSON that lib/webrtc/config.ts sends to swrtc_pc_new: the
+// W3C RTCConfiguration subset Snowflake uses plus pion's SettingEngine knobs.
+type peerConfig struct {
+	ICEServers []struct {
+		URLs       []string `json:"urls"`
+		Username   string   `json:"username"`
+		Credential string   `json:"credential"`
+	} `json:"iceServers"`
+	// IncludeLoopbackCandidates gathers 127.0.0.1/::1 host candidates, which
+	// pion skips by default (needed when both peers share one host).
+	IncludeLoopbackCandidates bool `json:"includeLoopbackCandidates"`
+	// StripLocalAddresses removes private, loopback and unspecified host
+	// candidates from localDescription (Snowflake's default; see localaddr.go).
+	StripLocalAddresses bool `json:"stripLocalAddresses"`
+	// PortMin/PortMax bound the UDP ports ICE binds; 0/0 = any ephemeral port.
+	PortMin uint16 `json:"portMin"`
+	PortMax uint16 `json:"portMax"`
+	// MDNS is "disabled" (Snowflake's choice), "query-only" or "query-and-gather".
+	MDNS string `json:"mdns"`
+	// GatheringTimeoutMs declares gathering complete after this long even if
+	// pion is still gathering (0 = wait for pion).
+	GatheringTimeoutMs int `json:"iceGatheringTimeoutMs"`
+}
+
+func parsePeerConfig(raw []byte) (*peerConfig, error) {
+	var cfg peerConfig
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("bad peer connection configuration: %w", err)
+	}
+	if cfg.GatheringTimeoutMs < 0 {
+		return nil, fmt.Errorf("bad peer connection configuration: iceGatheringTimeoutMs %d < 0", cfg.GatheringTimeoutMs)
+	}
+	return &cfg, nil
+}
+
+func (cfg *peerConfig) gatheringTimeout() time.Duration {
+	return time.Duration(cfg.GatheringTimeoutMs) * time.Millisecond
+}
+
+// api builds the pion API (SettingEngine) for one peer connection; log is the
+// logger factory that turns pion's log lines into events.
+func (cfg *peerConfig) api(log *eventLoggerFactory) (*webrtc.API, error) {
+	var s webrtc.SettingEngine
+	s.LoggerFactory = log
+	s.SetIncludeLoopbackCandidate(cfg.IncludeLoopbackCandidates)
+	switch cfg.MDNS {
+	case "", "disabled":
+		s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	case "query-only":
+		s.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
+	case "query-and-gather":
+		s.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryAndGather)
+	default:
+		return nil, fmt.Errorf("bad peer connection configuration: mdns %q is not disabled, query-only or query-and-gather", cfg.MDNS)
+	}
+	if cfg.PortMin != 0 || cfg.PortMax != 0 {
+		if cfg.PortMin == 0 || cfg.PortMax == 0 || cfg.PortMin > cfg.PortMax {
+			return nil, fmt.Errorf("bad peer connection configuration: port range %d:%d needs 0 < min <= max", cfg.PortMin, cfg.PortMax)
+		}
+		if err := s.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
+			return nil, err
+		}
+	}
+	return webrtc.NewAPI(webrtc.WithSettingEngine(s)), nil
+}
+
+func (cfg *peerConfig) configuration() webrtc.Configuration {
+	var c webrtc.Configuration
+	for _, server := range cfg.ICEServers {
+		entry := webrtc.ICEServer{URLs: server.URLs, Username: server.Username}
+		if server.Credential != "" {
+			entry.Credential = server.Credential
+		}
+		c.ICEServers = append(c.ICEServers, entry)
+	}
+	return c
+}

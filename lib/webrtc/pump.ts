@@ -1,0 +1,99 @@
+/**
+ * The event pump: moves events from the native shim to the JS objects they
+ * belong to. While at least one RTCPeerConnection is open it loops:
+ * swrtc_poll drains every ready event in one call and dispatches each by
+ * handle, then swrtc_wait (a `nonblocking` FFI call, so it blocks a worker
+ * thread, not the event loop) sleeps until the shim queues more. No busy
+ * polling, one FFI crossing per batch rather than per message.
+ *
+ * When the last peer connection closes the shim wakes the wait and the loop
+ * ends, so an idle binding does not keep the process alive; opening a peer
+ * connection starts it again.
+ */
+
+import { decodeEvent, type NativeEvent } from "./events.ts";
+import type { Native } from "./native.ts";
+
+/** A JS object that receives the events of one native handle. */
+export interface NativeEventTarget {
+  handleNativeEvent(event: NativeEvent): void;
+}
+
+/** How long one wait may sleep with nothing to do before the loop checks again. */
+const WAIT_TIMEOUT_MS = 1_000;
+
+/**
+ * Poll buffer size: larger than any single event (a message is at most 65535
+ * bytes, a channel description a few hundred). The shim's queue holds up to
+ * 4 MiB; draining it takes a few polls.
+ */
+const POLL_BUFFER_SIZE = 1 << 20;
+
+export class EventPump {
+  readonly #native: Native;
+  readonly #targets = new Map<number, NativeEventTarget>();
+  readonly #buffer = new Uint8Array(POLL_BUFFER_SIZE);
+  #openPeers = 0;
+  #running = false;
+
+  constructor(native: Native) {
+    this.#native = native;
+  }
+
+  static #instance: EventPump | undefined;
+
+  /** The realm's pump (loads the native library on first use). */
+  static get(native: Native): EventPump {
+    return EventPump.#instance ??= new EventPump(native);
+  }
+
+  register(handle: number, target: NativeEventTarget): void {
+    this.#targets.set(handle, target);
+  }
+
+  unregister(handle: number): void {
+    this.#targets.delete(handle);
+  }
+
+  /** A peer connection opened: keep pumping until it closes. */
+  peerOpened(): void {
+    this.#openPeers++;
+    if (!this.#running) {
+      this.#running = true;
+      this.#run();
+    }
+  }
+
+  /** A peer connection closed (the shim wakes the pending wait). */
+  peerClosed(): void {
+    this.#openPeers--;
+  }
+
+  /** Dispatches every event the shim has ready. */
+  drain(): void {
+    const { symbols, context } = this.#native;
+    for (;;) {
+      const length = symbols.swrtc_poll(context, this.#buffer, this.#buffer.length);
+      if (length === 0) return;
+      if (length < 0) throw new RangeError(`WebRTC event of ${-length} bytes exceeds the poll buffer`);
+      for (let offset = 0; offset < length;) {
+        const [event, next] = decodeEvent(this.#buffer, offset, length);
+        this.#targets.get(event.handle)?.handleNativeEvent(event);
+        offset = next;
+      }
+    }
+  }
+
+  async #run(): Promise<void> {
+    const { symbols, context } = this.#native;
+    try {
+      while (this.#openPeers > 0) {
+        this.drain();
+        if (this.#openPeers === 0) break;
+        await symbols.swrtc_wait(context, WAIT_TIMEOUT_MS);
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+}
