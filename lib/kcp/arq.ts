@@ -1,0 +1,483 @@
+/**
+ * The KCP ARQ state machine with kcp-go v5.6.1 semantics (KCP-SMUX.md §4), not
+ * ikcp.c's. Sans-I/O: bytes and the time go in, packets and readable data come
+ * out, and nothing in here reads a clock or holds a timer.
+ *
+ * Driving it (what KcpSession does):
+ * - `input(packet, now)` for each packet from the peer; then, if `flushNeeded`
+ *   (kcp-go flushes at once when una advanced), `flush(now, out)`;
+ * - `send(data)` then `flush(now, out)` for each application write (kcp-go's
+ *   Write flushes unless writeDelay is set, and Snowflake never sets it);
+ * - `flush(now, out)` when the time it last returned has come: it emits packets
+ *   through `out` and returns the next wake-up time;
+ * - `read()` for data.
+ *
+ * kcp-go specifics kept here (§4.16): the "filter jitters" ACK rule, fast-ack
+ * counting per ACK for segments sent no later than the acked one, early
+ * retransmit even with fastresend 0, linear RTO backoff without a first-send
+ * extra, one RTT sample per packet from its last ACK, acked segments staying in
+ * snd_buf until una passes them, and congestion control only when nc = 0.
+ * sn, una and ts are u32 and every comparison is a signed 32-bit difference.
+ *
+ * dead_link is not modelled: kcp-go v5.6.1 records it and never reads it (§4.13).
+ * Memory bounds: see send_queue.ts, receive_buffer.ts, and {@link ACK_LIST_LIMIT}.
+ */
+
+import { INPUT_BAD_COMMAND, INPUT_BAD_LENGTH, INPUT_CONV_MISMATCH, INPUT_OK } from "./error.ts";
+import { type KcpOptions, mssFor, resolveKcpOptions } from "./options.ts";
+import { PacketWriter } from "./packet_writer.ts";
+import { ReceiveBuffer } from "./receive_buffer.ts";
+import { Ring } from "./ring.ts";
+import { RTO_MIN_MS, RTO_NODELAY_MIN_MS, RttEstimator } from "./rtt.ts";
+import { CMD_ACK, CMD_PUSH, CMD_WASK, CMD_WINS, readU32, SEGMENT_HEADER_SIZE } from "./segment.ts";
+import { SendQueue } from "./send_queue.ts";
+
+const ASK_SEND = 1; // IKCP_ASK_SEND: a WASK is due
+const ASK_TELL = 2; // IKCP_ASK_TELL: a WINS is due
+const PROBE_INIT_MS = 7000; // IKCP_PROBE_INIT
+const PROBE_LIMIT_MS = 120_000; // IKCP_PROBE_LIMIT
+const THRESH_INIT = 2; // IKCP_THRESH_INIT
+const THRESH_MIN = 2; // IKCP_THRESH_MIN
+const INITIAL_RMT_WND = 32; // kcp-go starts rmt_wnd at IKCP_WND_RCV
+/**
+ * Pending ACKs at which `flushNeeded` is raised so the adapter flushes early
+ * (ours; kcp-go's acklist is unbounded). A 10 ms tick at 1 Gbit/s collects ~900;
+ * only a flood reaches this.
+ */
+export const ACK_LIST_LIMIT = 8192;
+
+const EMPTY = new Uint8Array(0);
+
+/** Extra knobs of ours, beyond kcp-go's settings. */
+export interface ArqLimits {
+  /** Payload bytes the receive side may hold (receive_buffer.ts). Default: no limit beyond rcvWnd, as kcp-go. */
+  maxRecvBytes?: number;
+  /** First sn of both directions; kcp-go always uses 0 (a Go peer needs 0). For wraparound tests. */
+  initialSn?: number;
+}
+
+/** A segment in snd_buf. */
+class OutSegment {
+  sn = 0;
+  frg = 0;
+  data: Uint8Array = EMPTY;
+  ts = 0;
+  xmit = 0;
+  rto = 0;
+  resendts = 0;
+  fastack = 0;
+  acked = false;
+}
+
+/** (a − b) mod 2³² read as a signed 32-bit integer (kcp-go `_itimediff`). */
+export function timediff(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+export class Arq {
+  readonly conv: number;
+  readonly options: Readonly<KcpOptions>;
+  readonly mss: number;
+  #sndUna: number;
+  #sndNxt: number;
+  #rmtWnd = INITIAL_RMT_WND;
+  #cwnd = 0;
+  #incr = 0;
+  #ssthresh = THRESH_INIT;
+  #probe = 0;
+  #tsProbe = 0;
+  #probeWait = 0;
+  readonly #rtt: RttEstimator;
+  readonly #sendQueue: SendQueue;
+  /** snd_buf: sn sndUna…sndNxt−1, contiguous (segments only ever leave from the front), at most the send window. */
+  readonly #sendBuffer = new Ring<OutSegment>();
+  #sendBufferBytes = 0;
+  readonly #spare: OutSegment[] = [];
+  readonly #receive: ReceiveBuffer;
+  #ackSn: number[] = [];
+  #ackTs: number[] = [];
+  #ackCount = 0;
+  readonly #writer: PacketWriter;
+  #flushNeeded = false;
+
+  constructor(conv: number, options: Partial<KcpOptions> = {}, limits: ArqLimits = {}) {
+    this.conv = conv >>> 0;
+    this.options = Object.freeze(resolveKcpOptions(options));
+    this.mss = mssFor(this.options.mtu);
+    const initialSn = (limits.initialSn ?? 0) >>> 0;
+    this.#sndUna = this.#sndNxt = initialSn;
+    this.#rtt = new RttEstimator(
+      this.options.interval,
+      this.options.nodelay ? RTO_NODELAY_MIN_MS : RTO_MIN_MS,
+    );
+    this.#sendQueue = new SendQueue(this.options.streamMode, this.mss);
+    this.#receive = new ReceiveBuffer(
+      this.options.rcvWnd,
+      this.options.streamMode,
+      this.mss,
+      limits.maxRecvBytes ?? Infinity,
+      initialSn,
+    );
+    this.#writer = new PacketWriter(this.options.mtu);
+  }
+
+  /** Oldest unacknowledged sn (snd_una). */
+  get sndUna(): number {
+    return this.#sndUna;
+  }
+  /** Next sn to assign (snd_nxt). */
+  get sndNxt(): number {
+    return this.#sndNxt;
+  }
+  /** Next sn expected from the peer (rcv_nxt). */
+  get rcvNxt(): number {
+    return this.#receive.rcvNxt;
+  }
+  /** The peer's last advertised window (rmt_wnd). */
+  get rmtWnd(): number {
+    return this.#rmtWnd;
+  }
+  /** Congestion window (only used when nc = 0). */
+  get cwnd(): number {
+    return this.#cwnd;
+  }
+  get rto(): number {
+    return this.#rtt.rto;
+  }
+  get srtt(): number {
+    return this.#rtt.srtt;
+  }
+  get rttvar(): number {
+    return this.#rtt.rttvar;
+  }
+  /** kcp-go WaitSnd: segments queued or in flight, acked-but-not-passed-by-una ones included. */
+  get waitSnd(): number {
+    return this.#sendBuffer.length + this.#sendQueue.segments;
+  }
+  /** Payload bytes queued or in flight and not yet acknowledged. */
+  get sendBytes(): number {
+    return this.#sendQueue.bytes + this.#sendBufferBytes;
+  }
+  /** Payload bytes ready for {@link read}. */
+  get readableBytes(): number {
+    return this.#receive.readyBytes;
+  }
+  /** Payload bytes held on the receive side (ready and out of order). */
+  get receiveBytes(): number {
+    return this.#receive.heldBytes;
+  }
+  /** The window this side advertises (wnd_unused). */
+  get wndUnused(): number {
+    return this.#receive.wndUnused();
+  }
+  /** kcp-go's Write gate: accepts a write while WaitSnd < min(sndWnd, rmtWnd). */
+  get sendWindowOpen(): boolean {
+    const waiting = this.waitSnd;
+    return waiting < this.options.sndWnd && waiting < this.#rmtWnd;
+  }
+  /** Whether the last input wants an immediate flush (una advanced, or the ACK list is long). */
+  get flushNeeded(): boolean {
+    return this.#flushNeeded;
+  }
+  /** Nothing to send, acknowledge, retransmit or probe: periodic flushes would be no-ops until new input or writes. */
+  get idle(): boolean {
+    return this.#ackCount === 0 && this.#probe === 0 && this.#sendQueue.bytes === 0 &&
+      this.#sendBuffer.length === 0 && this.#rmtWnd !== 0;
+  }
+
+  /**
+   * Queues application data (kept by reference: the caller must not modify it).
+   * kcp-go `Send` codes: 0 ok, −1 empty, −2 a message of more than 255 fragments.
+   */
+  send(data: Uint8Array): number {
+    return this.#sendQueue.push(data);
+  }
+
+  /** Received data, or null when none is ready (stream mode: every ready byte; message mode: one message). */
+  read(): Uint8Array | null {
+    const data = this.#receive.read();
+    if (this.#receive.windowReopened) {
+      this.#receive.windowReopened = false;
+      this.#probe |= ASK_TELL; // kcp-go "fast recover": tell the peer the window reopened
+    }
+    return data;
+  }
+
+  /**
+   * Feeds one packet from the peer (kcp-go `Input` with regular = true,
+   * ackNoDelay = false). Returns kcp-go's code: 0, or −1 (short packet or
+   * another conv), −2 (len past the end), −3 (unknown cmd); on an error the
+   * segments before the bad one stay processed and the end-of-packet work (RTT
+   * sample, cwnd growth, immediate flush) is skipped, as in Go. Never throws.
+   */
+  input(packet: Uint8Array, now: number): number {
+    const size = packet.length;
+    if (size < SEGMENT_HEADER_SIZE) return INPUT_CONV_MISMATCH;
+    const current = now >>> 0;
+    const previousUna = this.#sndUna;
+    const receive = this.#receive;
+    const rcvWnd = this.options.rcvWnd;
+    let offset = 0;
+    let sawAck = false;
+    let latestTs = 0;
+    let windowSlides = false;
+    while (size - offset >= SEGMENT_HEADER_SIZE) {
+      if (readU32(packet, offset) !== this.conv) return INPUT_CONV_MISMATCH;
+      const cmd = packet[offset + 4];
+      const len = readU32(packet, offset + 20);
+      const start = offset + SEGMENT_HEADER_SIZE;
+      if (size - start < len) return INPUT_BAD_LENGTH;
+      if (cmd < CMD_PUSH || cmd > CMD_WINS) return INPUT_BAD_COMMAND;
+      const ts = readU32(packet, offset + 8);
+      const sn = readU32(packet, offset + 12);
+      this.#rmtWnd = packet[offset + 6] | packet[offset + 7] << 8;
+      if (this.#parseUna(readU32(packet, offset + 16))) windowSlides = true;
+      if (cmd === CMD_ACK) {
+        this.#parseAck(sn, ts);
+        sawAck = true;
+        latestTs = ts;
+      } else if (cmd === CMD_PUSH) {
+        if (timediff(sn, (receive.rcvNxt + rcvWnd) >>> 0) < 0) {
+          if (receive.push(sn, packet[offset + 5], packet.subarray(start, start + len))) {
+            this.#pushAck(sn, ts);
+          }
+        }
+      } else if (cmd === CMD_WASK) {
+        this.#probe |= ASK_TELL;
+      } // WINS: its wnd was taken above
+      offset = start + len;
+    }
+    if (sawAck) {
+      const rtt = timediff(current, latestTs);
+      if (rtt >= 0) this.#rtt.update(rtt);
+    }
+    if (this.options.nc === 0 && timediff(this.#sndUna, previousUna) > 0) this.#growCwnd();
+    if (windowSlides || this.#ackCount >= ACK_LIST_LIMIT) this.#flushNeeded = true;
+    return INPUT_OK;
+  }
+
+  /**
+   * kcp-go `flush`: writes pending ACKs, window probes, new data and due
+   * retransmissions as packets ≤ mtu through `out`, and returns the time (same
+   * clock as `now`) by which it wants to be called again: now + the nearest
+   * retransmission, at most now + interval. With `ackOnly`, only ACKs go out.
+   */
+  flush(now: number, out: (packet: Uint8Array) => void, ackOnly = false): number {
+    this.#flushNeeded = false;
+    const current = now >>> 0;
+    const { conv, options } = this;
+    const writer = this.#writer;
+    writer.out = out;
+    const wnd = this.#receive.wndUnused();
+    const una = this.#receive.rcvNxt;
+
+    // ACKs: only for sn not yet covered by una, except the last one ("filter jitters", §4.6 step 3)
+    let lastSn = 0;
+    let lastTs = 0;
+    const ackCount = this.#ackCount;
+    for (let i = 0; i < ackCount; i++) {
+      const sn = this.#ackSn[i];
+      if (timediff(sn, una) >= 0 || i === ackCount - 1) {
+        lastSn = sn;
+        lastTs = this.#ackTs[i];
+        writer.makeSpace(SEGMENT_HEADER_SIZE);
+        writer.header(conv, CMD_ACK, 0, wnd, lastTs, lastSn, una, 0);
+      }
+    }
+    this.#ackCount = 0;
+    if (ackOnly) {
+      writer.emit();
+      return now + options.interval;
+    }
+
+    this.#updateProbe(current);
+    // WASK/WINS carry the last written ACK's sn and ts: a quirk of kcp-go's segment template (§3.3)
+    if (this.#probe & ASK_SEND) {
+      writer.makeSpace(SEGMENT_HEADER_SIZE);
+      writer.header(conv, CMD_WASK, 0, wnd, lastTs, lastSn, una, 0);
+    }
+    if (this.#probe & ASK_TELL) {
+      writer.makeSpace(SEGMENT_HEADER_SIZE);
+      writer.header(conv, CMD_WINS, 0, wnd, lastTs, lastSn, una, 0);
+    }
+    this.#probe = 0;
+
+    let window = Math.min(options.sndWnd, this.#rmtWnd);
+    if (options.nc === 0) window = Math.min(this.#cwnd, window);
+    const newSegments = this.#moveNewData(window);
+
+    const resent = options.resend > 0 ? options.resend : 0xffffffff;
+    const buffer = this.#sendBuffer;
+    const rxRto = this.#rtt.rto;
+    let minRto = options.interval;
+    let changed = 0;
+    let lost = 0;
+    for (let i = 0, n = buffer.length; i < n; i++) {
+      const segment = buffer.at(i);
+      if (segment.acked) continue;
+      let send = true;
+      if (segment.xmit === 0) { // first transmission
+        segment.rto = rxRto;
+      } else if (segment.fastack >= resent) { // fast retransmit
+        segment.fastack = 0;
+        segment.rto = rxRto;
+        changed++;
+      } else if (segment.fastack > 0 && newSegments === 0) { // early retransmit (kcp-go only)
+        segment.fastack = 0;
+        segment.rto = rxRto;
+        changed++;
+      } else if (timediff(current, segment.resendts) >= 0) { // timeout: linear backoff
+        segment.rto = (segment.rto + (options.nodelay === 0 ? rxRto : rxRto >>> 1)) >>> 0;
+        segment.fastack = 0;
+        lost++;
+      } else {
+        send = false;
+      }
+      if (send) {
+        segment.resendts = (current + segment.rto) >>> 0;
+        segment.xmit++;
+        segment.ts = current;
+        const data = segment.data;
+        writer.makeSpace(SEGMENT_HEADER_SIZE + data.length);
+        writer.header(conv, CMD_PUSH, segment.frg, wnd, current, segment.sn, una, data.length);
+        writer.data(data);
+      }
+      const due = timediff(segment.resendts, current);
+      if (due > 0 && due < minRto) minRto = due;
+    }
+    writer.emit();
+
+    if (options.nc === 0) this.#updateCwndAfterFlush(changed, lost, window, resent);
+    return now + minRto;
+  }
+
+  /** Drops everything queued, in flight and received (kcp-go ReleaseTX, on close). */
+  release(): void {
+    this.#sendQueue.clear();
+    this.#sendBuffer.clear();
+    this.#sendBufferBytes = 0;
+    this.#receive.clear();
+    this.#ackCount = 0;
+  }
+
+  /** parse_una + shrink_buf: drops segments below `una` from snd_buf; true if any left. */
+  #parseUna(una: number): boolean {
+    const buffer = this.#sendBuffer;
+    let count = timediff(una, this.#sndUna);
+    if (count <= 0 || buffer.length === 0) return false;
+    if (count > buffer.length) count = buffer.length;
+    for (let i = 0; i < count; i++) {
+      const segment = buffer.shift();
+      if (!segment.acked) this.#sendBufferBytes -= segment.data.length;
+      segment.data = EMPTY;
+      this.#spare.push(segment);
+    }
+    this.#sndUna = buffer.length > 0 ? buffer.at(0).sn : this.#sndNxt;
+    return true;
+  }
+
+  /** parse_ack (marks the segment acked; it stays until una passes) and parse_fastack for one ACK. */
+  #parseAck(sn: number, ts: number): void {
+    const index = timediff(sn, this.#sndUna);
+    if (index < 0 || timediff(sn, this.#sndNxt) >= 0) return;
+    const buffer = this.#sendBuffer;
+    const acked = buffer.at(index);
+    if (!acked.acked) {
+      acked.acked = true;
+      this.#sendBufferBytes -= acked.data.length;
+      acked.data = EMPTY;
+    }
+    // every earlier segment sent no later than the acked one was skipped once more (§4.7)
+    for (let i = 0; i < index; i++) {
+      const segment = buffer.at(i);
+      if (timediff(segment.ts, ts) <= 0) segment.fastack++;
+    }
+  }
+
+  #pushAck(sn: number, ts: number): void {
+    const i = this.#ackCount++;
+    this.#ackSn[i] = sn;
+    this.#ackTs[i] = ts;
+  }
+
+  /** Moves segments from snd_queue to snd_buf while sndNxt < sndUna + window; returns how many. */
+  #moveNewData(window: number): number {
+    const queue = this.#sendQueue;
+    const limit = (this.#sndUna + window) >>> 0;
+    let moved = 0;
+    while (queue.bytes > 0 && timediff(this.#sndNxt, limit) < 0) {
+      const segment = this.#spare.pop() ?? new OutSegment();
+      segment.data = queue.take();
+      segment.frg = queue.lastFrg;
+      segment.sn = this.#sndNxt;
+      segment.ts = 0;
+      segment.xmit = 0;
+      segment.rto = 0;
+      segment.resendts = 0;
+      segment.fastack = 0;
+      segment.acked = false;
+      this.#sendBuffer.push(segment);
+      this.#sendBufferBytes += segment.data.length;
+      this.#sndNxt = (this.#sndNxt + 1) >>> 0;
+      moved++;
+    }
+    return moved;
+  }
+
+  /** Window-probe timer (§4.6 step 5): while the peer's window is 0, a WASK after 7 s, then 1.5× apart up to 120 s. */
+  #updateProbe(current: number): void {
+    if (this.#rmtWnd !== 0) {
+      this.#tsProbe = 0;
+      this.#probeWait = 0;
+      return;
+    }
+    if (this.#probeWait === 0) {
+      this.#probeWait = PROBE_INIT_MS;
+      this.#tsProbe = (current + this.#probeWait) >>> 0;
+    } else if (timediff(current, this.#tsProbe) >= 0) {
+      if (this.#probeWait < PROBE_INIT_MS) this.#probeWait = PROBE_INIT_MS;
+      this.#probeWait += Math.floor(this.#probeWait / 2);
+      if (this.#probeWait > PROBE_LIMIT_MS) this.#probeWait = PROBE_LIMIT_MS;
+      this.#tsProbe = (current + this.#probeWait) >>> 0;
+      this.#probe |= ASK_SEND;
+    }
+  }
+
+  /** cwnd growth on input when una advanced (§4.11), u32 arithmetic as in Go. */
+  #growCwnd(): void {
+    if (this.#cwnd >= this.#rmtWnd) return;
+    const mss = this.mss;
+    if (this.#cwnd < this.#ssthresh) {
+      this.#cwnd++;
+      this.#incr = (this.#incr + mss) >>> 0;
+    } else {
+      if (this.#incr < mss) this.#incr = mss;
+      this.#incr = (this.#incr + Math.floor(mss * mss / this.#incr) + Math.floor(mss / 16)) >>> 0;
+      if ((this.#cwnd + 1) * mss <= this.#incr) this.#cwnd = Math.ceil(this.#incr / mss);
+    }
+    if (this.#cwnd > this.#rmtWnd) {
+      this.#cwnd = this.#rmtWnd;
+      this.#incr = Math.imul(this.#rmtWnd, mss) >>> 0;
+    }
+  }
+
+  /** ssthresh/cwnd after a flush with fast/early retransmits (`changed`) or timeouts (`lost`) (§4.11). */
+  #updateCwndAfterFlush(changed: number, lost: number, window: number, resent: number): void {
+    const mss = this.mss;
+    if (changed > 0) {
+      const inflight = (this.#sndNxt - this.#sndUna) >>> 0;
+      this.#ssthresh = Math.max(THRESH_MIN, Math.floor(inflight / 2));
+      this.#cwnd = (this.#ssthresh + resent) >>> 0; // with fastresend 0 this wraps to ssthresh − 1, as in Go
+      this.#incr = Math.imul(this.#cwnd, mss) >>> 0;
+    }
+    if (lost > 0) {
+      this.#ssthresh = Math.max(THRESH_MIN, Math.floor(window / 2));
+      this.#cwnd = 1;
+      this.#incr = mss;
+    }
+    if (this.#cwnd < 1) {
+      this.#cwnd = 1;
+      this.#incr = mss;
+    }
+  }
+}

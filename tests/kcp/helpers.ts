@@ -1,0 +1,47 @@
+/** Shared helpers of the KCP tests: build packets from segment fields, run a flush and decode what it sent. */
+import type { Arq } from "../../lib/kcp/arq.ts";
+import { CMD_PUSH, decodePacket, encodedLength, encodeSegment, type Segment } from "../../lib/kcp/segment.ts";
+
+/** A segment with defaults for the fields not given (a PUSH of conv 1, wnd 65535, no data). */
+export function segment(fields: Partial<Segment>): Segment {
+  return {
+    conv: 1,
+    cmd: CMD_PUSH,
+    frg: 0,
+    wnd: 65535,
+    ts: 0,
+    sn: 0,
+    una: 0,
+    data: new Uint8Array(),
+    ...fields,
+  };
+}
+
+/** One packet holding `segments` back to back. */
+export function packetOf(...segments: Partial<Segment>[]): Uint8Array {
+  const full = segments.map(segment);
+  const out = new Uint8Array(full.reduce((n, s) => n + encodedLength(s), 0));
+  let offset = 0;
+  for (const s of full) offset = encodeSegment(s, out, offset);
+  return out;
+}
+
+/** Flushes `arq` at `now`; returns the packets it sent, decoded, and the wake-up time it asked for. */
+export function flushDecoded(
+  arq: Arq,
+  now: number,
+  ackOnly = false,
+): { packets: Segment[][]; sizes: number[]; wake: number } {
+  const packets: Segment[][] = [];
+  const sizes: number[] = [];
+  const wake = arq.flush(now, (p) => {
+    sizes.push(p.length);
+    packets.push(decodePacket(p.slice()));
+  }, ackOnly);
+  return { packets, sizes, wake };
+}
+
+/** Flushes and returns every segment sent, in order, as [cmd, sn] pairs plus the segments. */
+export function flushSegments(arq: Arq, now: number): Segment[] {
+  return flushDecoded(arq, now).packets.flat();
+}
