@@ -19,9 +19,10 @@
 // read. Then the client closes the stream (FIN) and lingers so the FIN gets
 // through; the server waits for that FIN (EOF), closes its stream and lingers.
 //
-// Output on stdout, one line each: "listening HOST:PORT" (server mode), then a
-// JSON report; then the peer waits for stdin to close before exiting, so the
-// harness can read /proc/<pid>/stat while the process is alive.
+// Output on stdout, one line each: "listening HOST:PORT" (server mode) or
+// "ready" (the others) once the data is generated, then a JSON report; then the
+// peer waits for stdin to close before exiting, so the harness can read
+// /proc/<pid>/stat at both lines and count only the transfer's CPU time.
 //
 // Loss is injected with -loss P: a seeded dropper around the packet conn drops
 // each packet with probability P, on sending and on receiving.
@@ -96,11 +97,11 @@ func main() {
 	var err error
 	switch *mode {
 	case "server":
-		rep, err = runServer(*addr, *send, *recv, *loss, *seed, *linger, *finWait)
+		rep, err = runServer(*addr, randomData(*send, *seed), *recv, *loss, *seed, *linger, *finWait)
 	case "client":
-		rep, err = runClient(*addr, *send, *recv, *loss, *seed, *linger)
+		rep, err = runClient(*addr, randomData(*send, *seed), *recv, *loss, *seed, *linger)
 	case "memory":
-		rep, err = runMemory(*send, *loss, *seed, *queue)
+		rep, err = runMemory(randomData(*send, *seed), *loss, *seed, *queue)
 	default:
 		fmt.Fprintln(os.Stderr, "peer: -mode must be client, server or memory")
 		os.Exit(2)
@@ -223,7 +224,7 @@ func (e *endpoint) run(data []byte, recv int, linger time.Duration) (report, err
 	return rep, err
 }
 
-func runServer(addr string, send, recv int, loss float64, seed int64, linger, finWait time.Duration) (report, error) {
+func runServer(addr string, data []byte, recv int, loss float64, seed int64, linger, finWait time.Duration) (report, error) {
 	udp, err := listenUDP(addr)
 	if err != nil {
 		return report{}, err
@@ -236,12 +237,13 @@ func runServer(addr string, send, recv int, loss float64, seed int64, linger, fi
 		return report{}, err
 	}
 	defer e.close()
-	rep, err := e.serve(randomData(send, seed), recv, finWait, linger)
+	rep, err := e.serve(data, recv, finWait, linger)
 	rep.Dropped = dropper.count()
 	return rep, err
 }
 
-func runClient(addr string, send, recv int, loss float64, seed int64, linger time.Duration) (report, error) {
+func runClient(addr string, data []byte, recv int, loss float64, seed int64, linger time.Duration) (report, error) {
+	fmt.Println("ready")
 	raddr, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return report{}, err
@@ -257,7 +259,7 @@ func runClient(addr string, send, recv int, loss float64, seed int64, linger tim
 		return report{}, err
 	}
 	defer e.close()
-	rep, err := e.run(randomData(send, seed), recv, linger)
+	rep, err := e.run(data, recv, linger)
 	rep.Dropped = dropper.count()
 	return rep, err
 }
@@ -275,13 +277,15 @@ func listenUDP(addr string) (*net.UDPConn, error) {
 	return udp, err
 }
 
-// runMemory moves `send` bytes from a Go client to a Go server over an
+// runMemory moves data from a Go client to a Go server over an
 // in-memory packet link (bounded channels, drop when full, as Snowflake's
 // QueuePacketConn), and returns the client's report.
-func runMemory(send int, loss float64, seed int64, queue int) (report, error) {
+func runMemory(data []byte, loss float64, seed int64, queue int) (report, error) {
+	fmt.Println("ready")
 	a, b := memoryPair(queue)
-	clientConn, clientDropper := withLoss(a, loss, seed)
-	serverConn, serverDropper := withLoss(b, loss, seed+1)
+	// Loss on the client's end only, both ways: `loss` per direction.
+	clientConn, dropper := withLoss(a, loss, seed)
+	serverConn := net.PacketConn(b)
 	type result struct {
 		rep report
 		err error
@@ -294,7 +298,7 @@ func runMemory(send int, loss float64, seed int64, queue int) (report, error) {
 			return
 		}
 		defer e.close()
-		rep, err := e.serve(nil, send, 10*time.Second, 0)
+		rep, err := e.serve(nil, len(data), 10*time.Second, 0)
 		server <- result{rep, err}
 	}()
 	e, err := dialEndpoint(b.LocalAddr(), clientConn)
@@ -302,7 +306,7 @@ func runMemory(send int, loss float64, seed int64, queue int) (report, error) {
 		return report{}, err
 	}
 	defer e.close()
-	rep, err := e.run(randomData(send, seed), 0, 0)
+	rep, err := e.run(data, 0, 0)
 	if err != nil {
 		return rep, err
 	}
@@ -310,10 +314,10 @@ func runMemory(send int, loss float64, seed int64, queue int) (report, error) {
 	if srv.err != nil {
 		return rep, fmt.Errorf("server: %w", srv.err)
 	}
-	if !srv.rep.FinReceived || srv.rep.Received != send {
+	if !srv.rep.FinReceived || srv.rep.Received != len(data) {
 		return rep, errors.New("server did not get the whole stream and its FIN")
 	}
-	rep.Dropped = clientDropper.count() + serverDropper.count()
+	rep.Dropped = dropper.count()
 	return rep, nil
 }
 

@@ -1,0 +1,165 @@
+/**
+ * The Turbo Tunnel core's bench: KCP+smux bulk throughput with Snowflake's
+ * settings, ours against kcp-go + smux from the same run.
+ *
+ * - in memory (a client and a server in one process over a bounded in-memory
+ *   packet link, 1024 packets per direction, drop when full), at 0 % and 1 %
+ *   loss: TS↔TS, with Go↔Go as the reference. CPU seconds per 100 MB here is
+ *   the figure that decides the whole chain (PERFORMANCE.md).
+ * - over loopback UDP, one process per side: TS↔TS, TS client → Go server,
+ *   Go client → TS server, with Go↔Go as the reference.
+ *
+ * Every case is a one-way bulk transfer, client → server, through the peers of
+ * tests/interop/kcpsmux/ (peer.go and ts_peer.ts: same protocol, sha256-checked
+ * both ends). MB/s is bytes over the client's transfer time (stream open to the
+ * server's digest back); CPU is user + system of both sides from /proc/<pid>/stat,
+ * from each peer's "ready" line to its report. Each case runs several times
+ * (bounded in count and time); rows give the median and the best.
+ */
+
+import { PeerProcess } from "../../tests/interop/kcpsmux/peer_process.ts";
+import { type Bench, type BenchRow, median } from "./row.ts";
+
+const MB = 1e6;
+
+interface Sample {
+  mbPerSecond: number;
+  cpuPerMb: number;
+}
+
+type Kind = "go" | "ts";
+
+const label = (kind: Kind) => kind === "ts" ? "TS" : "Go";
+
+/** One in-memory run: a peer process in memory mode. */
+async function memoryRun(kind: Kind, bytes: number, loss: number): Promise<Sample> {
+  const peer = await PeerProcess.start({ kind, mode: "memory", send: bytes, loss, seed: 3 });
+  try {
+    const { report, cpuSeconds } = await peer.finish();
+    return { mbPerSecond: bytes / MB / report.seconds, cpuPerMb: cpuSeconds / (bytes / MB) };
+  } finally {
+    await peer.close();
+  }
+}
+
+/** One loopback-UDP run: a server process and a client process. */
+async function udpRun(client: Kind, server: Kind, bytes: number): Promise<Sample> {
+  const serverPeer = await PeerProcess.start({
+    kind: server,
+    mode: "server",
+    send: 0,
+    recv: bytes,
+    lingerMs: 200,
+  });
+  let clientPeer: PeerProcess | undefined;
+  try {
+    clientPeer = await PeerProcess.start({
+      kind: client,
+      mode: "client",
+      addr: serverPeer.listenAddr,
+      send: bytes,
+      recv: 0,
+      lingerMs: 200,
+    });
+    const [c, s] = await Promise.all([clientPeer.finish(), serverPeer.finish()]);
+    if (!s.report.finReceived) throw new Error("the server did not see the client's FIN");
+    return {
+      mbPerSecond: bytes / MB / c.report.seconds,
+      cpuPerMb: (c.cpuSeconds + s.cpuSeconds) / (bytes / MB),
+    };
+  } finally {
+    await clientPeer?.close();
+    await serverPeer.close();
+  }
+}
+
+/** Runs `run` at least `min` and at most `max` times, stopping once `budgetMs` is spent. */
+async function repeat(
+  run: () => Promise<Sample>,
+  min: number,
+  max: number,
+  budgetMs: number,
+): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  const start = performance.now();
+  while (samples.length < max && (samples.length < min || performance.now() - start < budgetMs)) {
+    samples.push(await run());
+  }
+  return samples;
+}
+
+interface Figures {
+  rate: number;
+  bestRate: number;
+  cpu: number;
+  bestCpu: number;
+  runs: number;
+}
+
+function figures(samples: Sample[]): Figures {
+  return {
+    rate: median(samples.map((s) => s.mbPerSecond)),
+    bestRate: Math.max(...samples.map((s) => s.mbPerSecond)),
+    cpu: median(samples.map((s) => s.cpuPerMb)),
+    bestCpu: Math.min(...samples.map((s) => s.cpuPerMb)),
+    runs: samples.length,
+  };
+}
+
+/** Rows for one case: MB/s and CPU s/MB (and CPU s/100 MB when asked), with the reference's medians. */
+function rows(name: string, ours: Figures, reference: Figures, note: string, per100 = false): BenchRow[] {
+  const runs = `${ours.runs} runs (Go ${reference.runs})`;
+  const out: BenchRow[] = [
+    {
+      case: name,
+      unit: "MB/s",
+      ours: ours.rate,
+      best: ours.bestRate,
+      reference: reference.rate,
+      note: `${runs}; ${note}`,
+    },
+    {
+      case: name,
+      unit: "CPU s/MB",
+      ours: ours.cpu,
+      best: ours.bestCpu,
+      reference: reference.cpu,
+      note: runs,
+    },
+  ];
+  if (per100) {
+    out.push({
+      case: name,
+      unit: "CPU s/100 MB",
+      ours: ours.cpu * 100,
+      best: ours.bestCpu * 100,
+      reference: reference.cpu * 100,
+      note: "the chain figure (PERFORMANCE.md: Go chain 31–53)",
+    });
+  }
+  return out;
+}
+
+export const bench: Bench = async ({ quick }) => {
+  const memoryBytes = quick ? 4 << 20 : 64 << 20;
+  const udpBytes = quick ? 4 << 20 : 32 << 20;
+  const [min, max, budgetMs] = quick ? [1, 1, 0] : [3, 5, 20_000];
+  const out: BenchRow[] = [];
+
+  for (const loss of [0, 0.01]) {
+    const name = `KCP+smux in memory, ${loss * 100} % loss, ${memoryBytes >> 20} MiB one way`;
+    const go = figures(await repeat(() => memoryRun("go", memoryBytes, loss), min, max, budgetMs));
+    const ts = figures(await repeat(() => memoryRun("ts", memoryBytes, loss), min, max, budgetMs));
+    out.push(...rows(name, ts, go, loss ? "reference: Go↔Go" : "target ≥ 100 MB/s; reference: Go↔Go", true));
+  }
+
+  const goGo = figures(await repeat(() => udpRun("go", "go", udpBytes), min, max, budgetMs));
+  const size = `${udpBytes >> 20} MiB one way`;
+  for (const [client, server] of [["ts", "ts"], ["ts", "go"], ["go", "ts"]] as const) {
+    const name = `KCP+smux loopback UDP, ${label(client)} client → ${label(server)} server, ${size}`;
+    const ours = figures(await repeat(() => udpRun(client, server, udpBytes), min, max, budgetMs));
+    const target = client === "ts" && server === "ts" ? "target ≥ Go↔Go; " : "";
+    out.push(...rows(name, ours, goGo, `${target}reference: Go↔Go, kernel-default socket buffers`));
+  }
+  return out;
+};

@@ -1,0 +1,141 @@
+/**
+ * The bulk-transfer protocol of the KCP+smux conformance tests and the core
+ * bench, on one smux stream; the TypeScript twin of the Go peer's `transfer`
+ * (tests/interop/kcpsmux/peer.go, whose package doc describes it):
+ *
+ * each side writes its data while it reads the peer's `recv` bytes; once it has
+ * read them it writes the sha256 of what it read (32 bytes) and reads the
+ * peer's 32-byte digest of what the peer read. Then the client closes the
+ * stream (FIN) and lingers so the FIN gets through; the server waits for that
+ * FIN (EOF), then closes its own stream.
+ */
+
+import { createHash } from "node:crypto";
+import type { ByteConn } from "../../../lib/net/byte_conn.ts";
+import { bytesEqual, toHex } from "../../../lib/util/bytes.ts";
+
+export const DIGEST_SIZE = 32; // sha256
+/** Bytes per stream write, as the Go peer. */
+const CHUNK_SIZE = 64 * 1024;
+
+/** One side's account of a transfer; the same fields as the Go peer's JSON report. */
+export interface TransferReport {
+  sent: number;
+  sentSha256: string;
+  received: number;
+  receivedSha256: string;
+  /** The peer's digest of what it read equals the digest of what we sent. */
+  peerDigestOk: boolean;
+  /** Server side: the client's FIN arrived (read() returned null) after the digest. */
+  finReceived: boolean;
+  /** From the start until the peer's digest arrived. */
+  seconds: number;
+}
+
+/** `n` random bytes. */
+export function randomData(n: number): Uint8Array {
+  const data = new Uint8Array(n);
+  for (let off = 0; off < n; off += 65536) crypto.getRandomValues(data.subarray(off, off + 65536));
+  return data;
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** Runs the protocol on `stream`: sends `data`, expects `recv` bytes. */
+export async function transfer(stream: ByteConn, data: Uint8Array, recv: number): Promise<TransferReport> {
+  const start = performance.now();
+  const sentDigest = createHash("sha256").update(data).digest();
+  let resolveReceived!: (digest: Uint8Array | null) => void;
+  const receivedDigest = new Promise<Uint8Array | null>((resolve) => resolveReceived = resolve);
+  const writer = (async () => {
+    for (let off = 0; off < data.length; off += CHUNK_SIZE) {
+      await stream.write(data.subarray(off, off + CHUNK_SIZE));
+    }
+    const digest = await receivedDigest;
+    if (digest) await stream.write(digest);
+  })();
+  writer.catch(() => {}); // awaited below; this keeps a failed write from counting as unhandled meanwhile
+  try {
+    const hash = createHash("sha256");
+    let ownDigest: Uint8Array | null = null;
+    const finishReading = () => {
+      ownDigest = hash.digest();
+      resolveReceived(ownDigest);
+    };
+    if (recv === 0) finishReading();
+    let received = 0;
+    const peerDigest = new Uint8Array(DIGEST_SIZE);
+    let digestBytes = 0;
+    while (digestBytes < DIGEST_SIZE) {
+      const chunk = await stream.read();
+      if (chunk === null) {
+        throw new Error(`stream ended after ${received} of ${recv} bytes and ${digestBytes} digest bytes`);
+      }
+      let rest = chunk;
+      if (received < recv) {
+        const take = Math.min(recv - received, rest.length);
+        hash.update(rest.subarray(0, take));
+        received += take;
+        rest = rest.subarray(take);
+        if (received === recv) finishReading();
+      }
+      if (rest.length > DIGEST_SIZE - digestBytes) {
+        throw new Error("the peer sent more than its data and digest");
+      }
+      peerDigest.set(rest, digestBytes);
+      digestBytes += rest.length;
+    }
+    await writer;
+    return {
+      sent: data.length,
+      sentSha256: sentDigest.toString("hex"),
+      received,
+      receivedSha256: toHex(ownDigest!),
+      peerDigestOk: bytesEqual(peerDigest, sentDigest),
+      finReceived: false,
+      seconds: (performance.now() - start) / 1000,
+    };
+  } catch (error) {
+    resolveReceived(null);
+    await writer.catch(() => {}); // the read's failure is the one to report
+    throw error;
+  }
+}
+
+/** The client's side: transfer, close the stream (FIN), linger `lingerMs` so the FIN gets through. */
+export async function clientTransfer(
+  stream: ByteConn,
+  data: Uint8Array,
+  recv: number,
+  lingerMs: number,
+): Promise<TransferReport> {
+  const report = await transfer(stream, data, recv);
+  stream.close();
+  await sleep(lingerMs);
+  return report;
+}
+
+/** The server's side: transfer, wait up to `finWaitMs` for the client's FIN, close the stream. */
+export async function serverTransfer(
+  stream: ByteConn,
+  data: Uint8Array,
+  recv: number,
+  finWaitMs: number,
+): Promise<TransferReport> {
+  const report = await transfer(stream, data, recv);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) =>
+    timer = setTimeout(() => resolve("timeout"), finWaitMs)
+  );
+  const next = await Promise.race([stream.read(), timeout]);
+  clearTimeout(timer);
+  report.finReceived = next === null;
+  stream.close();
+  return report;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
