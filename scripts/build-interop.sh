@@ -36,6 +36,6 @@ done
 if ((stale)); then
   echo "build-interop: building $BINARY" >&2
   GO111MODULE=off GOPATH="$GOPATH_DIR:/usr/share/gocode" GOFLAGS= GOCACHE="$PWD/$OUT/gocache" \
-    go build -o "$BINARY.tmp" "${SOURCES[@]}"
-  mv "$BINARY.tmp" "$BINARY"
+    go build -o "$BINARY.$$.tmp" "${SOURCES[@]}"
+  mv "$BINARY.$$.tmp" "$BINARY" # atomic: a concurrent run sees the old binary or the new one
 fi
