@@ -12,35 +12,28 @@
  * - receive bucket (MaxReceiveBuffer): frames are parsed only while it is > 0;
  *   {@link SmuxMachine.wantsInput} turns false and the adapter stops reading the
  *   connection (back-pressure reaches the peer's KCP as a zero window, §8.10);
- *   buffered stream data is at most the bucket plus one frame;
- * - accept backlog ({@link ACCEPT_BACKLOG}): a SYN arriving when it is full stops
+ *   buffered stream data is at most the bucket plus one frame, and input not yet
+ *   parsed at most one conn chunk plus part of a frame;
+ * - accept backlog ({@link SMUX_ACCEPT_BACKLOG}): a SYN arriving when it is full stops
  *   frame parsing until the application accepts a stream, as Go's recvLoop blocks;
- * - transmit: PSH frames are queued one write batch at a time ({@link WRITE_BATCH_BYTES})
+ * - transmit: PSH frames are queued one write batch at a time ({@link SMUX_WRITE_BATCH_BYTES})
  *   and only while less than a batch waits; control frames are at most one NOP
  *   plus one UPD per stream (a newer UPD replaces a queued one).
  */
 
-import {
-  decodeUpdPayload,
-  encodeUpdPayload,
-  type Frame,
-  FRAME_HEADER_SIZE,
-  SmuxCmd,
-  UPD_PAYLOAD_SIZE,
-  writeFrameHeader,
-} from "./frame.ts";
+import { decodeUpdPayload, type Frame, SmuxCmd } from "./frame.ts";
 import { FrameReader } from "./frame_reader.ts";
 import { type SmuxConfig, verifySmuxConfig } from "./config.ts";
 import { SmuxError } from "./error.ts";
 import { StreamState } from "./stream_state.ts";
 import { KeepaliveTicks } from "./keepalive.ts";
-import { DataQueue } from "./data_queue.ts";
+import { TransmitQueue } from "./transmit_queue.ts";
 import { ConnClosedError } from "../net/packet_conn.ts";
 
 /** Streams opened by the peer and not yet accepted (Go's chAccepts capacity). */
-export const ACCEPT_BACKLOG = 1024;
+export const SMUX_ACCEPT_BACKLOG = 1024;
 /** Most PSH payload bytes one write call queues, and the queue level below which writes may queue more. */
-export const WRITE_BATCH_BYTES = 256 * 1024;
+export const SMUX_WRITE_BATCH_BYTES = 256 * 1024;
 
 export type SmuxRole = "client" | "server";
 
@@ -71,9 +64,11 @@ export class SmuxMachine {
   #lastStreamId: number;
   #goAway = false;
   readonly #keepalive: KeepaliveTicks | null;
-  #nopPending = false;
-  readonly #updPending = new Set<number>();
-  readonly #data = new DataQueue();
+  readonly #transmit: TransmitQueue;
+  readonly #updFields = (sid: number): [number, number] | null => {
+    const stream = this.#streams.get(sid);
+    return stream === undefined ? null : [stream.numRead, this.config.maxStreamBuffer];
+  };
   #events: SmuxEvent[] = [];
   #closed = false;
   #error: SmuxError | null = null;
@@ -82,6 +77,7 @@ export class SmuxMachine {
     verifySmuxConfig(config);
     this.config = { ...config };
     this.#reader = new FrameReader(config.version);
+    this.#transmit = new TransmitQueue(config.version);
     this.#bucket = config.maxReceiveBuffer;
     this.#lastStreamId = (options.lastStreamId ?? (role === "client" ? 1 : 0)) >>> 0;
     this.#keepalive = config.keepAliveDisabled
@@ -133,7 +129,7 @@ export class SmuxMachine {
   handleTimeout(now: number): void {
     const keepalive = this.#keepalive;
     if (this.#closed || keepalive === null) return;
-    if (keepalive.takePing(now)) this.#nopPending = true; // at most one NOP waits, as Go drops a NOP it cannot queue
+    if (keepalive.takePing(now)) this.#transmit.queueNop();
     if (keepalive.takeIdleTimeout(now) && this.#bucket > 0) {
       this.#fail(new SmuxError("keepalive-timeout", `no frame from the peer for ${keepalive.timeoutMs} ms`));
     }
@@ -146,35 +142,25 @@ export class SmuxMachine {
 
   /** Whether {@link pollTransmit} has a frame. */
   get transmitPending(): boolean {
-    return this.#nopPending || this.#updPending.size > 0 || this.#data.length > 0;
+    return this.#transmit.pending;
   }
 
   /** The next frame for the connection: NOP and UPD first (Go's shaper gives them priority 0), then data in order. */
   pollTransmit(): Uint8Array | null {
-    if (this.#nopPending) {
-      this.#nopPending = false;
-      return this.#controlFrame(SmuxCmd.NOP, 0, 0);
+    const wasFull = this.#transmit.payloadBytes >= SMUX_WRITE_BATCH_BYTES;
+    const frame = this.#transmit.poll(this.#updFields);
+    if (wasFull && this.#transmit.payloadBytes < SMUX_WRITE_BATCH_BYTES) {
+      this.#events.push({ type: "drained" });
     }
-    for (const sid of this.#updPending) {
-      this.#updPending.delete(sid);
-      const stream = this.#streams.get(sid);
-      if (stream === undefined) continue;
-      const frame = this.#controlFrame(SmuxCmd.UPD, sid, UPD_PAYLOAD_SIZE);
-      frame.set(encodeUpdPayload(stream.numRead, this.config.maxStreamBuffer), FRAME_HEADER_SIZE);
-      return frame;
-    }
-    const wasFull = this.#data.payloadBytes >= WRITE_BATCH_BYTES;
-    const frame = this.#data.shift();
-    if (wasFull && this.#data.payloadBytes < WRITE_BATCH_BYTES) this.#events.push({ type: "drained" });
     return frame;
   }
 
   /** Data frames (SYN, PSH, FIN) ever queued / ever returned by pollTransmit: a write is out once taken ≥ its queued. */
   get dataFramesQueued(): number {
-    return this.#data.queued;
+    return this.#transmit.dataQueued;
   }
   get dataFramesTaken(): number {
-    return this.#data.taken;
+    return this.#transmit.dataTaken;
   }
 
   pollEvent(): SmuxEvent | null {
@@ -197,7 +183,7 @@ export class SmuxMachine {
     }
     // Registered before the SYN goes out, so an immediate PSH from the peer is never lost (§8.5).
     this.#streams.set(sid, new StreamState(sid));
-    this.#data.push(this.#controlFrame(SmuxCmd.SYN, sid, 0));
+    this.#transmit.queueSynOrFin(SmuxCmd.SYN, sid);
     return sid;
   }
 
@@ -236,7 +222,7 @@ export class SmuxMachine {
       // Go sends an UPD on the first read (numRead == n) and then every MaxStreamBuffer/2 read.
       if (stream.incr >= Math.floor(this.config.maxStreamBuffer / 2) || stream.numRead === n) {
         stream.incr = 0;
-        if (!this.#closed) this.#updPending.add(id);
+        if (!this.#closed) this.#transmit.queueUpd(id);
       }
     }
     this.#returnTokens(n);
@@ -254,7 +240,7 @@ export class SmuxMachine {
     this.#checkOpen();
     const stream = this.#streams.get(id);
     if (stream === undefined) throw new ConnClosedError(`smux stream ${id}`);
-    let n = Math.min(data.length - offset, WRITE_BATCH_BYTES);
+    let n = Math.min(data.length - offset, SMUX_WRITE_BATCH_BYTES);
     if (n <= 0) return 0;
     if (this.config.version === 2) {
       const window = stream.sendWindow();
@@ -269,16 +255,8 @@ export class SmuxMachine {
       }
       n = Math.min(n, window);
     }
-    if (this.#data.payloadBytes >= WRITE_BATCH_BYTES) return 0;
-    const maxFrame = this.config.maxFrameSize;
-    for (let sent = 0; sent < n;) {
-      const size = Math.min(maxFrame, n - sent);
-      const frame = new Uint8Array(FRAME_HEADER_SIZE + size);
-      writeFrameHeader(frame, 0, this.config.version, SmuxCmd.PSH, size, id);
-      frame.set(data.subarray(offset + sent, offset + sent + size), FRAME_HEADER_SIZE);
-      this.#data.push(frame);
-      sent += size;
-    }
+    if (this.#transmit.payloadBytes >= SMUX_WRITE_BATCH_BYTES) return 0;
+    this.#transmit.queuePsh(id, data, offset, n, this.config.maxFrameSize);
     stream.numWritten = (stream.numWritten + n) >>> 0;
     return n;
   }
@@ -288,8 +266,8 @@ export class SmuxMachine {
     const stream = this.#streams.get(id);
     if (stream === undefined) return;
     this.#streams.delete(id);
-    this.#updPending.delete(id);
-    if (!this.#closed) this.#data.push(this.#controlFrame(SmuxCmd.FIN, id, 0));
+    this.#transmit.cancelUpd(id);
+    if (!this.#closed) this.#transmit.queueSynOrFin(SmuxCmd.FIN, id);
     const unread = stream.buffered;
     stream.takeAll();
     this.#returnTokens(unread);
@@ -303,8 +281,7 @@ export class SmuxMachine {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#nopPending = false;
-    this.#updPending.clear();
+    this.#transmit.clearControl();
     this.#wakeAll(null);
   }
 
@@ -317,9 +294,7 @@ export class SmuxMachine {
     if (this.#closed) return;
     this.#closed = true;
     this.#error = error;
-    this.#nopPending = false;
-    this.#updPending.clear();
-    this.#data.clear();
+    this.#transmit.clear();
     this.#wakeAll(error);
   }
 
@@ -357,7 +332,7 @@ export class SmuxMachine {
     switch (frame.cmd) {
       case SmuxCmd.SYN: // payload, if any, is not consumed (§8.4)
         if (this.#streams.has(sid)) return;
-        if (this.#backlog.length >= ACCEPT_BACKLOG) this.#stalledSyn = sid;
+        if (this.#backlog.length >= SMUX_ACCEPT_BACKLOG) this.#stalledSyn = sid;
         else this.#addIncoming(sid);
         return;
       case SmuxCmd.FIN: {
@@ -392,12 +367,6 @@ export class SmuxMachine {
     this.#streams.set(sid, new StreamState(sid));
     this.#backlog.push(sid);
     this.#events.push({ type: "incoming" });
-  }
-
-  #controlFrame(cmd: number, sid: number, payloadLength: number): Uint8Array {
-    const frame = new Uint8Array(FRAME_HEADER_SIZE + payloadLength);
-    writeFrameHeader(frame, 0, this.config.version, cmd, payloadLength, sid);
-    return frame;
   }
 }
 

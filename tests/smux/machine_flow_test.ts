@@ -1,7 +1,7 @@
 /** SmuxMachine v2 flow control, receive bucket and accept backlog (KCP-SMUX.md §8.4, §8.6, §8.7, §8.10). */
 
 import assert from "node:assert/strict";
-import { ACCEPT_BACKLOG, SmuxMachine } from "../../lib/smux/machine.ts";
+import { SMUX_ACCEPT_BACKLOG, SmuxMachine } from "../../lib/smux/machine.ts";
 import { SNOWFLAKE_SMUX_CLIENT, SNOWFLAKE_SMUX_SERVER } from "../../lib/smux/config.ts";
 import { decodeUpdPayload, encodeUpdPayload, SmuxCmd } from "../../lib/smux/frame.ts";
 import { SmuxError } from "../../lib/smux/error.ts";
@@ -128,16 +128,16 @@ Deno.test("smux bucket: closing a stream returns its unread bytes; PSH for it is
 Deno.test("smux accept backlog: 1024 streams wait; the next SYN stops parsing until an accept", () => {
   const server = new SmuxMachine("server", { ...SNOWFLAKE_SMUX_SERVER, keepAliveDisabled: true }, 0);
   const syns: number[] = [];
-  for (let i = 0; i < ACCEPT_BACKLOG + 1; i++) syns.push(...frameBytes(SmuxCmd.SYN, 3 + 2 * i));
-  syns.push(...frameBytes(SmuxCmd.PSH, 3 + 2 * ACCEPT_BACKLOG, new Uint8Array([42])));
+  for (let i = 0; i < SMUX_ACCEPT_BACKLOG + 1; i++) syns.push(...frameBytes(SmuxCmd.SYN, 3 + 2 * i));
+  syns.push(...frameBytes(SmuxCmd.PSH, 3 + 2 * SMUX_ACCEPT_BACKLOG, new Uint8Array([42])));
   server.handleInput(new Uint8Array(syns));
-  assert.equal(drainEvents(server).length, ACCEPT_BACKLOG);
+  assert.equal(drainEvents(server).length, SMUX_ACCEPT_BACKLOG);
   assert.equal(server.wantsInput(), false);
   assert.equal(server.acceptStream(), 3);
-  const last = 3 + 2 * ACCEPT_BACKLOG;
+  const last = 3 + 2 * SMUX_ACCEPT_BACKLOG;
   assert.deepEqual(drainEvents(server), [{ type: "incoming" }, { type: "readable", id: last }]);
   assert.equal(server.wantsInput(), true);
-  for (let i = 1; i < ACCEPT_BACKLOG; i++) server.acceptStream();
+  for (let i = 1; i < SMUX_ACCEPT_BACKLOG; i++) server.acceptStream();
   assert.equal(server.acceptStream(), last);
   assert.deepEqual(server.readStream(last), new Uint8Array([42]));
   assert.equal(server.acceptStream(), null);
