@@ -1,0 +1,73 @@
+/**
+ * What the broker does with a decoded client poll, whichever door it came in
+ * by (`/client` versioned or legacy, `/amp/client/`; SNOWFLAKE-PROTOCOL.md
+ * §4.2–§4.4, §4.7): check the offer, find the client's bridge, hand the offer
+ * to a compatible proxy and wait for its answer. The result is either a
+ * client poll response (`{"answer"}` / `{"error"}`) or an HTTP status for the
+ * cases the reference signals at the HTTP layer (unknown bridge: 500; ours:
+ * too many clients waiting: 503).
+ */
+
+import {
+  type ClientPollRequest,
+  type ClientPollResponse,
+  STR_NO_PROXIES,
+  STR_TIMED_OUT,
+} from "../messages/client_poll.ts";
+import type { MessageError } from "../messages/errors.ts";
+import { parseSessionDescription } from "../messages/session_description.ts";
+import type { Logger } from "../util/log.ts";
+import type { BridgeList } from "./bridge_list.ts";
+import type { BrokerMetrics } from "./metrics.ts";
+import type { Rendezvous } from "./rendezvous.ts";
+
+export type ClientPollResult =
+  | { response: ClientPollResponse; invalidOffer?: boolean }
+  | { status: 500 | 503; reason: "bridge not found" | "over-capacity" | "client went away" };
+
+export interface ClientFlowDeps {
+  rendezvous: Rendezvous;
+  bridges: BridgeList;
+  metrics: BrokerMetrics;
+  logger: Logger;
+}
+
+export async function runClientPoll(
+  deps: ClientFlowDeps,
+  request: ClientPollRequest,
+  signal?: AbortSignal,
+): Promise<ClientPollResult> {
+  try {
+    parseSessionDescription(request.offer, "offer");
+  } catch (error) {
+    // The reference passes any string on; a Go 2.5.1 proxy can panic on a malformed one.
+    deps.logger.debug(`client poll rejected: ${(error as MessageError).message}`);
+    return { response: { error: (error as MessageError).message }, invalidOffer: true };
+  }
+  const bridge = deps.bridges.get(request.fingerprint);
+  if (bridge === undefined) {
+    deps.logger.debug(`client poll for unknown bridge ${request.fingerprint}`);
+    return { status: 500, reason: "bridge not found" };
+  }
+  const outcome = await deps.rendezvous.clientOffer(
+    { offer: request.offer, nat: request.nat, relayURL: bridge.webSocketAddress },
+    signal,
+  );
+  switch (outcome.kind) {
+    case "answered":
+      deps.metrics.clientMatched(request.nat);
+      return { response: { answer: outcome.answer } };
+    case "no-proxy":
+      deps.metrics.clientDenied(request.nat);
+      return { response: { error: STR_NO_PROXIES } };
+    case "timed-out":
+      deps.metrics.clientTimedOut(request.nat);
+      deps.logger.info("Client: Timed out.");
+      return { response: { error: STR_TIMED_OUT } };
+    case "over-capacity":
+      deps.metrics.overCapacity("client");
+      return { status: 503, reason: "over-capacity" };
+    case "cancelled":
+      return { status: 503, reason: "client went away" };
+  }
+}

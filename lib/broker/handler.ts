@@ -1,0 +1,325 @@
+/**
+ * The broker's HTTP API as a request handler (SNOWFLAKE-PROTOCOL.md §4–§5):
+ * `POST /proxy`, `POST /client` (versioned and legacy), `GET /amp/client/…`,
+ * `POST /answer`, `/debug`, `/metrics`, `/prometheus`, `/robots.txt`, with
+ * the reference's status codes, bodies, CORS headers and 100000-byte body
+ * limit. `cli/broker.ts` hands it to `Deno.serve`; tests call it directly.
+ *
+ * As in Go, methods are not checked (OPTIONS on the CORS routes is answered
+ * empty). Where we differ, it is to fail clearly instead of hanging or
+ * crashing: a malformed offer is refused at the broker, a legacy poll with a
+ * bad NAT header gets 400 (Go drops the connection), an answer for a session
+ * that is not awaiting one gets `client gone` (Go can block forever), and past
+ * the waiting bounds polls get 503 with `Retry-After`.
+ */
+
+import {
+  decodeClientPollRequest,
+  decodeLegacyClientPollRequest,
+  encodeClientPollResponse,
+  encodeLegacyClientPollResponse,
+  isLegacyClientPoll,
+  LEGACY_NAT_HEADER,
+} from "../messages/client_poll.ts";
+import { decodeAmpPath } from "../messages/amp_path.ts";
+import { encodeAmpArmor } from "../messages/amp_armor.ts";
+import type { MessageError } from "../messages/errors.ts";
+import { NameMatcher } from "../messages/name_matcher.ts";
+import {
+  clientMatchResponse,
+  decodeProxyPollRequest,
+  encodeProxyPollResponse,
+  noClientResponse,
+  type ProxyPollRequest,
+  STATUS_INCORRECT_RELAY_PATTERN,
+} from "../messages/proxy_poll.ts";
+import { decodeProxyAnswerRequest, encodeProxyAnswerResponse } from "../messages/proxy_answer.ts";
+import { parseSessionDescription } from "../messages/session_description.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+import { Logger, nullSink } from "../util/log.ts";
+import { BridgeList } from "./bridge_list.ts";
+import { type ClientPollResult, runClientPoll } from "./client_flow.ts";
+import { formatDebugPage } from "./debug_page.ts";
+import { BrokerMetrics } from "./metrics.ts";
+import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
+import type { Rendezvous } from "./rendezvous.ts";
+import { type BodyError, READ_LIMIT_BYTES, readBodyLimited } from "./request_body.ts";
+
+export interface BrokerDeps {
+  rendezvous: Rendezvous;
+  /** Default: the Tor Project's default bridge only. */
+  bridges?: BridgeList;
+  metrics?: BrokerMetrics;
+  logger?: Logger;
+  /** The broker's `--allowed-relay-pattern` (only with a bridge list in Go; see cli/broker.ts). */
+  allowedRelayPattern?: string;
+  /** `--default-relay-pattern`: presumed for proxies that send no `AcceptedRelayPattern`. */
+  defaultRelayPattern?: string;
+  /** `--metrics-log`: the file /metrics serves; none means 404. */
+  metricsLogPath?: string;
+  /** Request body bound in bytes (Go `readLimit`). */
+  readLimit?: number;
+  /** For throttling repeated warnings. */
+  clock?: Clock;
+}
+
+/** What the handler reads from `Deno.serve`'s second argument. */
+export interface RequestInfo {
+  remoteAddr?: { hostname?: string };
+}
+
+export type BrokerHandler = (request: Request, info?: RequestInfo) => Promise<Response>;
+
+const CORS_HEADERS = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Allow-Headers": "Origin, X-Session-ID",
+};
+const TEXT = "text/plain; charset=utf-8";
+/** Seconds a refused proxy or client is asked to wait before trying again. */
+const RETRY_AFTER_SECONDS = "5";
+/** At most one warning per kind in this interval. */
+const WARNING_INTERVAL_MS = 10_000;
+
+const ROBOTS_TXT = "User-agent: *\nDisallow: /\n";
+const AMP_PREFIX = "/amp/client/";
+
+export function brokerHandler(deps: BrokerDeps): BrokerHandler {
+  const rendezvous = deps.rendezvous;
+  const bridges = deps.bridges ?? new BridgeList();
+  const metrics = deps.metrics ?? new BrokerMetrics();
+  const logger = deps.logger ?? new Logger(nullSink);
+  const clock = deps.clock ?? systemClock;
+  const readLimit = deps.readLimit ?? READ_LIMIT_BYTES;
+  const brokerPattern = new NameMatcher(deps.allowedRelayPattern ?? "");
+  const legacyPattern = deps.defaultRelayPattern ?? "";
+  const flow = { rendezvous, bridges, metrics, logger };
+
+  const lastWarning = new Map<string, number>();
+  const warnThrottled = (kind: string, message: string) => {
+    const now = clock.now();
+    const last = lastWarning.get(kind);
+    if (last !== undefined && now - last < WARNING_INTERVAL_MS) return;
+    lastWarning.set(kind, now);
+    logger.warn(message);
+  };
+
+  // An empty broker pattern restricts nothing. (Read literally, Go's check would refuse every proxy that
+  // sends a pattern when the broker has none; SNOWFLAKE-PROTOCOL.md §4.9 documents that all pass.)
+  const relayPatternAccepted = (poll: ProxyPollRequest) =>
+    brokerPattern.suffix === "" && !brokerPattern.exact ||
+    new NameMatcher(poll.acceptedRelayPattern ?? legacyPattern).isSupersetOf(brokerPattern);
+
+  async function proxyPoll(request: Request, info?: RequestInfo): Promise<Response> {
+    const body = await readOr400(request, readLimit, logger);
+    if (body instanceof Response) return body;
+    let poll: ProxyPollRequest;
+    try {
+      poll = decodeProxyPollRequest(body);
+    } catch (error) {
+      logger.debug(`proxy poll rejected: ${(error as Error).message}`);
+      return empty(400);
+    }
+    metrics.proxyPolled(poll.type, poll.nat, poll.acceptedRelayPattern !== undefined);
+    if (!relayPatternAccepted(poll)) {
+      metrics.proxyRejectedForRelayPattern(poll.type, poll.nat);
+      logger.debug(`proxy poll rejected: relay pattern "${poll.acceptedRelayPattern ?? legacyPattern}"`);
+      return json(encodeProxyPollResponse(noClientResponse(STATUS_INCORRECT_RELAY_PATTERN)));
+    }
+    const address = remoteAddress(info);
+    if (address !== undefined) metrics.proxySeen(address, poll.type, poll.nat);
+    const outcome = await rendezvous.proxyPoll(
+      { sid: poll.sid, proxyType: poll.type, nat: poll.nat, clients: poll.clients },
+      request.signal,
+    );
+    switch (outcome.kind) {
+      case "matched":
+        metrics.proxyMatched(poll.nat);
+        return json(
+          encodeProxyPollResponse(
+            clientMatchResponse(outcome.offer.offer, outcome.offer.nat, outcome.offer.relayURL),
+          ),
+        );
+      case "no-match":
+        metrics.proxyIdle(poll.nat);
+        return json(encodeProxyPollResponse(noClientResponse()));
+      case "over-capacity":
+        metrics.overCapacity("proxy");
+        warnThrottled(
+          "proxy",
+          `refusing proxy polls: ${rendezvous.matcher.maxWaitingProxies} already wait (--max-waiting-proxies)`,
+        );
+        return overCapacity("too many proxies waiting");
+      case "sid-in-use":
+        logger.debug("proxy poll rejected: its session ID is awaiting an answer");
+        return empty(400);
+      case "cancelled":
+        return empty(503);
+    }
+  }
+
+  function clientResult(result: ClientPollResult): Response | undefined {
+    if (!("status" in result)) return undefined;
+    if (result.status === 500) return empty(500);
+    if (result.reason === "over-capacity") {
+      warnThrottled(
+        "client",
+        `refusing client polls: ${rendezvous.matcher.maxWaitingClients} already wait (--max-waiting-clients)`,
+      );
+      return overCapacity("too many clients waiting");
+    }
+    return empty(503);
+  }
+
+  async function clientPoll(request: Request): Promise<Response> {
+    const body = await readOr400(request, readLimit, logger);
+    if (body instanceof Response) return body;
+    const legacy = isLegacyClientPoll(body);
+    let poll;
+    try {
+      poll = legacy
+        ? decodeLegacyClientPollRequest(body, request.headers.get(LEGACY_NAT_HEADER))
+        : decodeClientPollRequest(body);
+    } catch (error) {
+      logger.debug(`client poll rejected: ${(error as Error).message}`);
+      if (legacy) return empty(400);
+      return json(encodeClientPollResponse({ error: (error as MessageError).message }));
+    }
+    const result = await runClientPoll(flow, poll, request.signal);
+    const failure = clientResult(result);
+    if (failure) return failure;
+    const { response, invalidOffer } = result as Exclude<ClientPollResult, { status: number }>;
+    if (!legacy) return json(encodeClientPollResponse(response));
+    if (invalidOffer) return empty(400);
+    const { status, body: answer } = encodeLegacyClientPollResponse(response);
+    return status === 200 ? json(answer) : empty(status);
+  }
+
+  async function ampClientPoll(request: Request): Promise<Response> {
+    let data: Uint8Array;
+    try {
+      data = decodeAmpPath(decodeURIComponent(new URL(request.url).pathname).slice(AMP_PREFIX.length));
+    } catch {
+      return armored({ error: "cannot decode URL path" });
+    }
+    let poll;
+    try {
+      poll = decodeClientPollRequest(data);
+    } catch (error) {
+      return armored({ error: (error as MessageError).message });
+    }
+    const result = await runClientPoll(flow, poll, request.signal);
+    return clientResult(result) ??
+      armored((result as { response: { answer?: string; error?: string } }).response);
+  }
+
+  async function proxyAnswer(request: Request): Promise<Response> {
+    const body = await readOr400(request, readLimit, logger);
+    if (body instanceof Response) return body;
+    let sid: string;
+    let answer: string;
+    try {
+      ({ sid, answer } = decodeProxyAnswerRequest(body));
+      parseSessionDescription(answer, "answer");
+    } catch (error) {
+      logger.debug(`proxy answer rejected: ${(error as Error).message}`);
+      return empty(400);
+    }
+    return json(encodeProxyAnswerResponse(rendezvous.answer(sid, answer)));
+  }
+
+  async function metricsLog(): Promise<Response> {
+    if (!deps.metricsLogPath) return notFound(CORS_HEADERS);
+    try {
+      const file = await Deno.open(deps.metricsLogPath, { read: true });
+      return new Response(file.readable, { headers: { ...CORS_HEADERS, "Content-Type": TEXT } });
+    } catch (error) {
+      logger.warn(`cannot open metrics log ${deps.metricsLogPath}: ${(error as Error).message}`);
+      return notFound(CORS_HEADERS);
+    }
+  }
+
+  return async (request: Request, info?: RequestInfo): Promise<Response> => {
+    const path = new URL(request.url).pathname;
+    switch (path) {
+      case "/robots.txt":
+        return new Response(ROBOTS_TXT, { headers: { "Content-Type": TEXT } });
+      case "/prometheus":
+        return new Response(formatPrometheus(metrics, rendezvous.matcher), {
+          headers: { "Content-Type": PROMETHEUS_CONTENT_TYPE },
+        });
+      case "/amp/client":
+        return new Response(null, { status: 301, headers: { Location: AMP_PREFIX } });
+    }
+    const cors = path === "/proxy" || path === "/client" || path === "/answer" || path === "/debug" ||
+      path === "/metrics" || path.startsWith(AMP_PREFIX);
+    if (!cors) return notFound({});
+    if (request.method === "OPTIONS") return withCors(new Response(null, { status: 200 }));
+    switch (path) {
+      case "/proxy":
+        return withCors(await proxyPoll(request, info));
+      case "/client":
+        return withCors(await clientPoll(request));
+      case "/answer":
+        return withCors(await proxyAnswer(request));
+      case "/debug":
+        return withCors(
+          new Response(formatDebugPage(rendezvous.matcher), { headers: { "Content-Type": TEXT } }),
+        );
+      case "/metrics":
+        return await metricsLog();
+      default:
+        return withCors(await ampClientPoll(request));
+    }
+  };
+}
+
+async function readOr400(request: Request, limit: number, logger: Logger): Promise<Uint8Array | Response> {
+  try {
+    return await readBodyLimited(request, limit);
+  } catch (error) {
+    logger.debug(`request rejected: ${(error as BodyError).message}`);
+    // Like Go's MaxBytesReader, stop reading and close the connection after answering.
+    return new Response(null, { status: 400, headers: { Connection: "close" } });
+  }
+}
+
+/** The client's address without port, IPv4-mapped IPv6 as IPv4. */
+function remoteAddress(info?: RequestInfo): string | undefined {
+  const host = info?.remoteAddr?.hostname;
+  if (!host) return undefined;
+  return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
+}
+
+function withCors(response: Response): Response {
+  for (const [name, value] of Object.entries(CORS_HEADERS)) response.headers.set(name, value);
+  return response;
+}
+
+function json(body: Uint8Array<ArrayBuffer>): Response {
+  // Go sets no Content-Type and sniffing gives text/plain for these bodies.
+  return new Response(body, { headers: { "Content-Type": TEXT } });
+}
+
+function empty(status: number): Response {
+  return new Response(null, { status });
+}
+
+function overCapacity(reason: string): Response {
+  return new Response(`broker at capacity: ${reason}\n`, {
+    status: 503,
+    headers: { "Content-Type": TEXT, "Retry-After": RETRY_AFTER_SECONDS },
+  });
+}
+
+function notFound(headers: Record<string, string>): Response {
+  return new Response("404 page not found\n", {
+    status: 404,
+    headers: { ...headers, "Content-Type": TEXT, "X-Content-Type-Options": "nosniff" },
+  });
+}
+
+function armored(response: { answer?: string; error?: string }): Response {
+  return new Response(encodeAmpArmor(encodeClientPollResponse(response)), {
+    headers: { "Content-Type": "text/html", "Cache-Control": "max-age=15" },
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * The I/O adapter around {@link Matcher}: turns its events into settled
+ * promises for the HTTP handlers, owns the one timer that drives its
+ * deadlines, and cancels a waiting party whose request is aborted (a proxy or
+ * client that disconnects leaves the pools at once, so no client is handed a
+ * proxy that is gone and no answer is kept for a client that is gone).
+ */
+
+import { type Clock, systemClock } from "../util/clock.ts";
+import { type ClientOffer, Matcher, type MatcherOptions, type ProxyPoll } from "./matcher.ts";
+
+export type ProxyPollOutcome =
+  | { kind: "matched"; offer: ClientOffer }
+  | { kind: "no-match" }
+  | { kind: "over-capacity" }
+  | { kind: "sid-in-use" }
+  | { kind: "cancelled" };
+
+export type ClientOfferOutcome =
+  | { kind: "answered"; answer: string }
+  | { kind: "no-proxy" }
+  | { kind: "timed-out" }
+  | { kind: "over-capacity" }
+  | { kind: "cancelled" };
+
+/** Timers fire at most this much after a deadline; expiries that close together share one wake-up. */
+const TIMER_SLACK_MS = 1;
+
+export class Rendezvous {
+  readonly matcher: Matcher;
+  readonly #clock: Clock;
+  readonly #proxyWaiters = new Map<number, (outcome: ProxyPollOutcome) => void>();
+  readonly #clientWaiters = new Map<number, (outcome: ClientOfferOutcome) => void>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt: number | undefined;
+  #closed = false;
+
+  constructor(options: MatcherOptions = {}, clock: Clock = systemClock) {
+    this.matcher = new Matcher(options);
+    this.#clock = clock;
+  }
+
+  /** Holds a proxy's poll until a client is matched, the proxy timeout passes, or `signal` aborts. */
+  proxyPoll(poll: ProxyPoll, signal?: AbortSignal): Promise<ProxyPollOutcome> {
+    if (this.#closed || signal?.aborted) return Promise.resolve({ kind: "cancelled" });
+    const id = this.matcher.addProxy(poll, this.#clock.now());
+    if (typeof id !== "number") {
+      this.#drain();
+      return Promise.resolve(id === "over-capacity" ? { kind: "over-capacity" } : { kind: "sid-in-use" });
+    }
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        if (!this.#proxyWaiters.delete(id)) return;
+        this.matcher.cancelProxy(id);
+        resolve({ kind: "cancelled" });
+        this.#drain();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#proxyWaiters.set(id, (outcome) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(outcome);
+      });
+      this.#drain();
+    });
+  }
+
+  /** Gives a client's offer to a proxy and waits for its answer, the client timeout, or `signal`. */
+  clientOffer(offer: ClientOffer, signal?: AbortSignal): Promise<ClientOfferOutcome> {
+    if (this.#closed || signal?.aborted) return Promise.resolve({ kind: "cancelled" });
+    const id = this.matcher.addClient(offer, this.#clock.now());
+    if (typeof id !== "number") {
+      return Promise.resolve(id === "no-proxy" ? { kind: "no-proxy" } : { kind: "over-capacity" });
+    }
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        if (!this.#clientWaiters.delete(id)) return;
+        this.matcher.cancelClient(id);
+        resolve({ kind: "cancelled" });
+        this.#drain();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#clientWaiters.set(id, (outcome) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(outcome);
+      });
+      this.#drain();
+    });
+  }
+
+  /** A proxy's answer; false means no client waits for it ("client gone"). */
+  answer(sid: string, answer: string): boolean {
+    const delivered = this.matcher.answer(sid, answer);
+    this.#drain();
+    return delivered;
+  }
+
+  /** Releases every waiting poll (no match) and client (timed out), and stops the timer. */
+  close(): void {
+    this.#closed = true;
+    this.matcher.close();
+    this.#drain();
+  }
+
+  /** Settles the promises of every queued event, then re-arms the timer. */
+  #drain(): void {
+    for (let event = this.matcher.pollEvent(); event; event = this.matcher.pollEvent()) {
+      switch (event.type) {
+        case "proxy-matched":
+          this.#settleProxy(event.proxy, { kind: "matched", offer: event.offer });
+          break;
+        case "proxy-released":
+          this.#settleProxy(event.proxy, { kind: "no-match" });
+          break;
+        case "client-answered":
+          this.#settleClient(event.client, { kind: "answered", answer: event.answer });
+          break;
+        case "client-expired":
+          this.#settleClient(event.client, { kind: "timed-out" });
+          break;
+      }
+    }
+    this.#arm();
+  }
+
+  #settleProxy(id: number, outcome: ProxyPollOutcome): void {
+    const settle = this.#proxyWaiters.get(id);
+    this.#proxyWaiters.delete(id);
+    settle?.(outcome);
+  }
+
+  #settleClient(id: number, outcome: ClientOfferOutcome): void {
+    const settle = this.#clientWaiters.get(id);
+    this.#clientWaiters.delete(id);
+    settle?.(outcome);
+  }
+
+  #arm(): void {
+    const next = this.#closed ? undefined : this.matcher.pollTimeout();
+    if (next === undefined) {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = this.#timerAt = undefined;
+      return;
+    }
+    if (this.#timerAt !== undefined && this.#timerAt <= next) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = next;
+    this.#timer = setTimeout(() => {
+      this.#timer = this.#timerAt = undefined;
+      this.matcher.handleTimeout(this.#clock.now());
+      this.#drain();
+    }, Math.max(0, next - this.#clock.now()) + TIMER_SLACK_MS);
+  }
+}
