@@ -1,0 +1,40 @@
+/**
+ * The periodic stats line (SNOWFLAKE-PROTOCOL.md §8.6: Go logs once a day
+ * `in the past <secs> s, <n>/<m> connections had client_ip`). Ours starts with
+ * the same words and adds what an operator wants next: connections by mode,
+ * sessions, streams, tor failures and bytes, each for the interval.
+ */
+
+import type { CarrierCounters, TunnelCounters } from "./counters.ts";
+
+/** A snapshot of both kinds of counters. */
+export interface StatsSnapshot {
+  carrier: CarrierCounters;
+  tunnel: TunnelCounters;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** The line for the interval between snapshots `before` and `now`, `seconds` long. */
+export function formatStatsLine(before: StatsSnapshot, now: StatsSnapshot, seconds: number): string {
+  const c = (key: keyof CarrierCounters) => now.carrier[key] - before.carrier[key];
+  const t = (key: keyof TunnelCounters) => now.tunnel[key] - before.tunnel[key];
+  return [
+    `in the past ${seconds.toFixed(0)} s, ${c("withClientIp")}/${
+      c("connections")
+    } connections had client_ip;`,
+    `connections: ${c("turbotunnel")} turbotunnel, ${c("legacy")} legacy, ${c("refused")} refused,`,
+    `${now.carrier.connectionsOpen} open;`,
+    `sessions: ${t("sessionsAccepted")} new, ${
+      t("sessionsRefused")
+    } refused, ${now.tunnel.sessionsOpen} open;`,
+    `streams: ${t("streamsAccepted")} new, ${
+      t("torFailures")
+    } failed to reach tor, ${now.tunnel.streamsOpen} open;`,
+    `bytes: ${megabytes(c("bytesFromClients"))} from clients, ${megabytes(c("bytesToClients"))} to clients,`,
+    `${megabytes(t("bytesToTor"))} to tor, ${megabytes(t("bytesFromTor"))} from tor;`,
+    `packets dropped: ${t("packetsDroppedIncoming")} incoming, ${t("packetsDroppedOutgoing")} outgoing`,
+  ].join(" ");
+}
