@@ -160,18 +160,20 @@ export class SmuxSession {
   #handover(): Promise<void> {
     const frame = this.#machine.dataFramesQueued;
     this.#service();
-    if (this.#framesHandedOver >= frame) return Promise.resolve();
+    const error = this.#machine.error;
+    if (error !== null) return Promise.reject(error); // failed during that service (a conn.write that threw at once)
+    if (this.#framesHandedOver >= frame || this.#machine.closed) return Promise.resolve();
     return new Promise((resolve, reject) => this.#handoverWaiters.push({ frame, resolve, reject }));
   }
 
   /** Drains the machine's events and frames, and re-arms the timer. Call after every machine call. */
-  #service(): void {
+  #service(now?: number): void {
     const machine = this.#machine;
     for (let event = machine.pollEvent(); event !== null; event = machine.pollEvent()) this.#dispatch(event);
     if (machine.closed) return;
     if (!this.#flushing && machine.transmitPending) this.#transmitLoop();
     if (this.#inputWaiter !== null && machine.wantsInput()) this.#wakeInput();
-    this.#armTimer();
+    this.#armTimer(now);
   }
 
   #dispatch(event: SmuxEvent): void {
@@ -264,7 +266,8 @@ export class SmuxSession {
     this.#resolveClosed();
   }
 
-  #armTimer(): void {
+  /** Arms the one timer for the machine's deadline; `now` when the caller has just read the clock. */
+  #armTimer(now?: number): void {
     const deadline = this.#machine.pollTimeout();
     if (deadline === this.#timerDeadline) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -274,9 +277,10 @@ export class SmuxSession {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#timerDeadline = Infinity;
-      this.#machine.handleTimeout(this.#clock.now());
-      this.#service();
-    }, Math.max(1, deadline - this.#clock.now()));
+      const now = this.#clock.now(); // once per wake-up
+      this.#machine.handleTimeout(now);
+      this.#service(now);
+    }, Math.max(1, deadline - (now ?? this.#clock.now())));
   }
 
   #streamWaiters(id: number): StreamWaiters {

@@ -161,3 +161,27 @@ Deno.test("smux connection end: streams with the peer's FIN end cleanly, others 
   assert.equal(server.readStream(3), null);
   assert.throws(() => server.readStream(5), isCode("connection-ended"));
 });
+
+Deno.test("smux machine: an exchange split at every byte boundary gives the same streams and data", () => {
+  const wire = new Uint8Array([
+    ...frameBytes(SmuxCmd.SYN, 3),
+    ...frameBytes(SmuxCmd.PSH, 3, new Uint8Array([1, 2, 3])),
+    ...frameBytes(SmuxCmd.SYN, 5),
+    ...frameBytes(SmuxCmd.UPD, 3, encodeUpdPayload(0, 1048576)),
+    ...frameBytes(SmuxCmd.PSH, 5, new Uint8Array([4])),
+    ...frameBytes(SmuxCmd.NOP, 0),
+    ...frameBytes(SmuxCmd.PSH, 3, new Uint8Array([5, 6])),
+    ...frameBytes(SmuxCmd.FIN, 3),
+  ]);
+  for (let cut = 0; cut <= wire.length; cut++) {
+    const server = new SmuxMachine("server", SERVER, 0);
+    server.handleInput(wire.subarray(0, cut));
+    server.handleInput(wire.subarray(cut));
+    assert.deepEqual([server.acceptStream(), server.acceptStream()], [3, 5], `cut ${cut}`);
+    assert.deepEqual(server.readStream(3), new Uint8Array([1, 2, 3, 5, 6]), `cut ${cut}`);
+    assert.equal(server.readStream(3), null);
+    assert.deepEqual(server.readStream(5), new Uint8Array([4]));
+    assert.equal(server.readStream(5), undefined);
+    server.close();
+  }
+});

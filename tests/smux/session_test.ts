@@ -220,3 +220,29 @@ Deno.test("smux keepalive through the adapter: NOPs go out and a silent peer is 
     assert.deepEqual(sent.subarray(i, i + 8), frameBytes(SmuxCmd.NOP, 0));
   }
 });
+
+Deno.test("smux: a conn whose write fails (at once or later) ends the session; writes reject", async () => {
+  for (const failAtOnce of [true, false]) {
+    const [raw, conn] = memoryByteConnPair();
+    let writes = 0;
+    const failing: ByteConn = {
+      read: () => conn.read(),
+      write(data) {
+        if (++writes < 3) return conn.write(data);
+        if (failAtOnce) throw new Error("write failed");
+        return Promise.reject(new Error("write failed"));
+      },
+      close: () => conn.close(),
+    };
+    const session = SmuxSession.client(failing, TIGHT);
+    const stream = await session.openStream(); // write 1: SYN
+    await stream.write(new Uint8Array(10)); // write 2
+    await assert.rejects(
+      stream.write(new Uint8Array(10)),
+      (e) => e instanceof SmuxError && e.code === "connection-failed",
+    );
+    await session.closed;
+    assert.equal(session.error?.code, "connection-failed");
+    assert.equal((await readToEnd(raw)).length, 8 + 18, "SYN and the first PSH went out");
+  }
+});
