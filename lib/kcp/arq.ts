@@ -351,12 +351,11 @@ export class Arq {
     return now + minRto;
   }
 
-  /** Drops everything queued, in flight and received (kcp-go ReleaseTX, on close). */
-  release(): void {
+  /** Drops everything queued or in flight and pending ACKs (kcp-go ReleaseTX, on close); received data stays readable. */
+  releaseSend(): void {
     this.#sendQueue.clear();
     this.#sendBuffer.clear();
     this.#sendBufferBytes = 0;
-    this.#receive.clear();
     this.#ackCount = 0;
   }
 

@@ -109,15 +109,6 @@ export class ReceiveBuffer {
     return data;
   }
 
-  /** Drops everything held. */
-  clear(): void {
-    this.#outOfOrder.clear();
-    this.#outOfOrderBytes = 0;
-    this.#queue.clear();
-    this.#queueFrgs.clear();
-    this.#queueBytes = 0;
-  }
-
   #readStream(): Uint8Array | null {
     if (this.#queue.length === 0) return null;
     const parts: Uint8Array[] = [];

@@ -210,7 +210,7 @@ export class KcpSession implements ByteConn {
     if (this.#isClosed) return;
     this.#isClosed = true;
     if (this.#outputError === null) this.#arq.flush(this.#clock.now(), this.#output);
-    this.#arq.release();
+    this.#arq.releaseSend();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const reader of this.#readers.splice(0)) reader(this.#readReady());

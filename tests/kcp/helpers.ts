@@ -1,5 +1,7 @@
 /** Shared helpers of the KCP tests: build packets from segment fields, run a flush and decode what it sent. */
 import type { Arq } from "../../lib/kcp/arq.ts";
+import { toHex } from "../../lib/util/bytes.ts";
+import { ConnClosedError, type Packet, type PacketConn } from "../../lib/net/packet_conn.ts";
 import { CMD_PUSH, decodePacket, encodedLength, encodeSegment, type Segment } from "../../lib/kcp/segment.ts";
 
 /** A segment with defaults for the fields not given (a PUSH of conv 1, wnd 65535, no data). */
@@ -44,4 +46,28 @@ export function flushDecoded(
 /** Flushes and returns every segment sent, in order, as [cmd, sn] pairs plus the segments. */
 export function flushSegments(arq: Arq, now: number): Segment[] {
   return flushDecoded(arq, now).packets.flat();
+}
+
+/** Hex sha256 of `data`. */
+export async function sha256(data: Uint8Array): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data.slice())));
+}
+
+/** A PacketConn the test feeds by hand: records what is written; readFrom waits until close. */
+export class RecordingPacketConn implements PacketConn {
+  readonly written: Packet[] = [];
+  closed = false;
+  #waiters: ((p: Packet | null) => void)[] = [];
+  readFrom(): Promise<Packet | null> {
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+  writeTo(packet: Uint8Array, addr: string): void {
+    if (this.closed) throw new ConnClosedError("recording conn");
+    this.written.push({ packet: packet.slice(), addr });
+  }
+  close(): void {
+    this.closed = true;
+    for (const waiter of this.#waiters.splice(0)) waiter(null);
+  }
 }

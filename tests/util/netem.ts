@@ -3,8 +3,8 @@
  * no timers, no sleeping. A {@link Netem} is one direction of a link: `send`
  * schedules a packet for delivery at a simulated time, after random loss
  * (independent, and bursty by a two-state Gilbert model), duplication,
- * reordering (extra delay for some packets), latency with jitter, and a queue
- * bound (tail drop). A {@link Simulation} joins two {@link SimPeer}s with two
+ * reordering (extra delay for some packets), a bottleneck rate, latency with
+ * jitter, and a queue bound (tail drop). A {@link Simulation} joins two {@link SimPeer}s with two
  * Netems and `progress()` runs the earliest pending event: a packet arriving or
  * a peer's timeout. Everything follows from the seed.
  */
@@ -47,6 +47,8 @@ export interface NetemOptions {
   /** One-way delay in ms, plus uniform jitter in [0, jitterMs). */
   latencyMs?: number;
   jitterMs?: number;
+  /** Bottleneck rate in bytes per ms: packets leave one after another (serialization delay). Default: unlimited. */
+  bytesPerMs?: number;
   /** Packets in flight at most; more are dropped (a router's tail drop). Default 10 000. */
   capacity?: number;
 }
@@ -65,6 +67,8 @@ export class Netem {
   readonly #options: NetemOptions;
   readonly #random: Prng;
   #inBurst = false;
+  /** When the bottleneck finishes sending what it has. */
+  #busyUntil = -Infinity;
   /** Min-heap of pending deliveries by (time, order). */
   #heap: { at: number; order: number; packet: Uint8Array }[] = [];
   #order = 0;
@@ -116,7 +120,12 @@ export class Netem {
       this.stats.lost++;
       return;
     }
-    let at = now + (o.latencyMs ?? 0) + this.#random.next() * (o.jitterMs ?? 0);
+    let departure = now;
+    if (o.bytesPerMs) {
+      departure = Math.max(now, this.#busyUntil) + packet.length / o.bytesPerMs;
+      this.#busyUntil = departure;
+    }
+    let at = departure + (o.latencyMs ?? 0) + this.#random.next() * (o.jitterMs ?? 0);
     if (this.#random.next() < (o.reorder ?? 0)) {
       this.stats.reordered++;
       at += o.reorderDelayMs ?? 0;
