@@ -4,7 +4,7 @@
  * at once, and a timer replays kcp-go's update loop from flush's return value.
  * It writes `source` in seeded random chunk sizes and collects what it reads.
  */
-import { Arq } from "../../lib/kcp/arq.ts";
+import type { Arq } from "../../lib/kcp/arq.ts";
 import { decodePacket } from "../../lib/kcp/segment.ts";
 import { type Netem, Prng, type SimPeer } from "../util/netem.ts";
 
