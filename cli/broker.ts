@@ -237,8 +237,9 @@ export async function main(args: string[]): Promise<number> {
       port: address.port,
       ...(tls ?? {}),
       signal: shutdown.signal,
-      onListen: ({ hostname, port }) => {
-        logger.info(`broker listening on ${hostname}:${port} (${tls ? "https" : "http"})`);
+      onListen: ({ port }) => {
+        // The port on its own line survives IP scrubbing (tests read it when --addr asks for port 0).
+        logger.info(`broker serving ${tls ? "https" : "http"} on port ${port}`);
       },
     }, handler);
   } catch (error) {

@@ -13,7 +13,12 @@ interface Subcommand {
   load: () => Promise<SubcommandMain>;
 }
 
-const SUBCOMMANDS: Record<string, Subcommand> = {};
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  broker: {
+    summary: "rendezvous between clients and proxies",
+    load: async () => (await import("./broker.ts")).main,
+  },
+};
 
 export const VERSION = denoJson.version;
 
