@@ -70,6 +70,7 @@ export class SmuxMachine {
     return stream === undefined ? null : [stream.numRead, this.config.maxStreamBuffer];
   };
   #events: SmuxEvent[] = [];
+  #eventHead = 0;
   #closed = false;
   #error: SmuxError | null = null;
 
@@ -163,11 +164,14 @@ export class SmuxMachine {
     return this.#transmit.dataTaken;
   }
 
+  /** The next event, oldest first, or null. One input chunk can make an event per frame: no shift() here. */
   pollEvent(): SmuxEvent | null {
-    if (this.#events.length === 0) return null;
-    const event = this.#events[0];
-    if (this.#events.length === 1) this.#events.length = 0;
-    else this.#events.shift();
+    if (this.#eventHead === this.#events.length) return null;
+    const event = this.#events[this.#eventHead++];
+    if (this.#eventHead === this.#events.length) {
+      this.#events = [];
+      this.#eventHead = 0;
+    }
     return event;
   }
 
@@ -359,7 +363,8 @@ export class SmuxMachine {
         this.#events.push({ type: "writable", id: sid });
         return;
       }
-        // NOP: nothing; its payload, if any, is not consumed
+      case SmuxCmd.NOP: // nothing; its payload, if any, is not consumed
+        return;
     }
   }
 

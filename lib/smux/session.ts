@@ -27,7 +27,7 @@ import { SmuxStream, type StreamDriver } from "./stream.ts";
 export interface SmuxSessionOptions {
   /** Time source (default: the system's monotonic clock). */
   clock?: Clock;
-  /** Where the session's end is logged (a failure as a warning). Default: not logged. */
+  /** Where the session's end is logged: bad frames as warnings, timeouts and conn failures as info. Default: nowhere. */
   logger?: Logger;
 }
 
@@ -101,6 +101,7 @@ export class SmuxSession {
     return this.#machine.error;
   }
 
+  /** Whether the session has ended (see {@link closed} to wait for it). */
   get isClosed(): boolean {
     return this.#machine.closed;
   }
@@ -255,7 +256,7 @@ export class SmuxSession {
       this.#logger?.debug("smux: session closed");
     } else {
       for (const waiter of this.#handoverWaiters.splice(0)) waiter.reject(error);
-      this.#logger?.warn(`${error.message}; session closed`);
+      this.#log(error);
     }
     this.#conn.close();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -267,6 +268,21 @@ export class SmuxSession {
   }
 
   /** Arms the one timer for the machine's deadline; `now` when the caller has just read the clock. */
+  #log(error: SmuxError): void {
+    const line = `${error.message}; session closed`;
+    switch (error.code) {
+      case "invalid-version":
+      case "unknown-command":
+        this.#logger?.warn(line); // the peer is broken or hostile
+        return;
+      case "connection-ended":
+        this.#logger?.debug(line); // the layer below ended first: an ordinary teardown
+        return;
+      default:
+        this.#logger?.info(line);
+    }
+  }
+
   #armTimer(now?: number): void {
     const deadline = this.#machine.pollTimeout();
     if (deadline === this.#timerDeadline) return;
