@@ -18,6 +18,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: "rendezvous between clients and proxies",
     load: async () => (await import("./broker.ts")).main,
   },
+  server: {
+    summary: "bridge side: Tor PT server with Turbo Tunnel over WebSocket",
+    load: async () => (await import("./server.ts")).main,
+  },
 };
 
 export const VERSION = denoJson.version;
