@@ -29,8 +29,9 @@ import { PacketWriter } from "./packet_writer.ts";
 import { ReceiveBuffer } from "./receive_buffer.ts";
 import { Ring } from "./ring.ts";
 import { RTO_MIN_MS, RTO_NODELAY_MIN_MS, RttEstimator } from "./rtt.ts";
-import { CMD_ACK, CMD_PUSH, CMD_WASK, CMD_WINS, readU32, SEGMENT_HEADER_SIZE } from "./segment.ts";
+import { CMD_ACK, CMD_PUSH, CMD_WASK, CMD_WINS, SEGMENT_HEADER_SIZE } from "./segment.ts";
 import { SendQueue } from "./send_queue.ts";
+import { readU32, timediff } from "./u32.ts";
 
 const ASK_SEND = 1; // IKCP_ASK_SEND: a WASK is due
 const ASK_TELL = 2; // IKCP_ASK_TELL: a WINS is due
@@ -67,11 +68,6 @@ class OutSegment {
   resendts = 0;
   fastack = 0;
   acked = false;
-}
-
-/** (a − b) mod 2³² read as a signed 32-bit integer (kcp-go `_itimediff`). */
-export function timediff(a: number, b: number): number {
-  return (a - b) | 0;
 }
 
 export class Arq {

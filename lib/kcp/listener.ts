@@ -31,8 +31,10 @@ import { type Clock, systemClock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import type { KcpErrorCode } from "./error.ts";
 import type { KcpOptions } from "./options.ts";
-import { readU32, SEGMENT_HEADER_SIZE, SN_OFFSET } from "./segment.ts";
-import { isLogWorthy, KcpSession, type KcpSessionOptions } from "./session.ts";
+import { SEGMENT_HEADER_SIZE, SN_OFFSET } from "./segment.ts";
+import { readU32 } from "./u32.ts";
+import { isLogWorthy } from "./log_throttle.ts";
+import { KcpSession, type KcpSessionOptions } from "./session.ts";
 
 export const ACCEPT_BACKLOG = 128; // kcp-go acceptBacklog
 /** Default cap on live sessions (ours); each is bounded by its send and receive byte budgets. */

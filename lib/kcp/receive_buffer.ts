@@ -18,6 +18,7 @@
  */
 
 import { Ring } from "./ring.ts";
+import { timediff } from "./u32.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -78,7 +79,7 @@ export class ReceiveBuffer {
    * taken; false when the byte budget refuses it.
    */
   push(sn: number, frg: number, data: Uint8Array): boolean {
-    const offset = (sn - this.rcvNxt) | 0;
+    const offset = timediff(sn, this.rcvNxt);
     if (offset < 0) return true;
     const inOrder = offset === 0 && this.#queue.length < this.rcvWnd;
     if (!inOrder && this.#outOfOrder.has(sn)) return true;

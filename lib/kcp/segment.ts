@@ -20,6 +20,7 @@
  */
 
 import { KcpError } from "./error.ts";
+import { readU32, writeU32 } from "./u32.ts";
 
 export const SEGMENT_HEADER_SIZE = 24; // IKCP_OVERHEAD
 export const CMD_PUSH = 81; // data
@@ -43,19 +44,6 @@ export interface Segment {
 
 export function isKnownCommand(cmd: number): boolean {
   return cmd >= CMD_PUSH && cmd <= CMD_WINS;
-}
-
-/** The u32 at `offset`, little-endian. */
-export function readU32(buf: Uint8Array, offset: number): number {
-  return (buf[offset] | buf[offset + 1] << 8 | buf[offset + 2] << 16 | buf[offset + 3] << 24) >>> 0;
-}
-
-/** Writes `value` as a little-endian u32 at `offset`. */
-export function writeU32(buf: Uint8Array, offset: number, value: number): void {
-  buf[offset] = value;
-  buf[offset + 1] = value >>> 8;
-  buf[offset + 2] = value >>> 16;
-  buf[offset + 3] = value >>> 24;
 }
 
 /** Writes a 24-byte header at `offset` (conv, cmd, frg, wnd, ts, sn, una, len). */

@@ -30,7 +30,8 @@ import type { Logger } from "../util/log.ts";
 import { Arq } from "./arq.ts";
 import { inputError, KcpError } from "./error.ts";
 import { type KcpOptions, MTU_LIMIT, SNOWFLAKE_KCP_OPTIONS } from "./options.ts";
-import { readU32 } from "./segment.ts";
+import { isLogWorthy } from "./log_throttle.ts";
+import { readU32 } from "./u32.ts";
 
 /** Default payload bytes a session may hold unacknowledged on the send side, and unread on the receive side. */
 export const DEFAULT_MAX_SEND_BYTES = 4 * 1024 * 1024;
@@ -341,10 +342,4 @@ export class KcpSession implements ByteConn {
 /** A random conversation id: 4 bytes from the system CSPRNG read little-endian (kcp-go NewConn2). */
 export function randomConv(): number {
   return readU32(crypto.getRandomValues(new Uint8Array(4)), 0);
-}
-
-/** Log the 1st, 10th, 100th… occurrence of a repeated event, so a flood cannot flood the log. */
-export function isLogWorthy(count: number): boolean {
-  while (count >= 10 && count % 10 === 0) count /= 10;
-  return count === 1;
 }
