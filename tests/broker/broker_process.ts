@@ -1,0 +1,99 @@
+/**
+ * Test and bench helper: runs `deno run -A cli/main.ts broker ...` as a
+ * subprocess, as an operator would, waits for its "serving ... on port N"
+ * line, and stops it with SIGTERM. Optionally inside a network namespace
+ * (`ip netns exec NAME`).
+ */
+
+const REPO = new URL("../../", import.meta.url).pathname;
+
+export interface BrokerProcess {
+  port: number;
+  pid: number;
+  /** stderr lines so far. */
+  log: string[];
+  /** SIGTERM, then the exit status (SIGKILL after 5 s). */
+  stop(): Promise<number>;
+}
+
+export async function startBroker(args: string[], options: { netns?: string } = {}): Promise<BrokerProcess> {
+  const deno = Deno.execPath();
+  const argv = ["run", "-A", `${REPO}cli/main.ts`, "broker", ...args];
+  const command = options.netns
+    ? new Deno.Command("ip", {
+      args: ["netns", "exec", options.netns, deno, ...argv],
+      cwd: REPO,
+      stderr: "piped",
+      stdout: "null",
+      stdin: "null",
+    })
+    : new Deno.Command(deno, { args: argv, cwd: REPO, stderr: "piped", stdout: "null", stdin: "null" });
+  const child = command.spawn();
+  const log: string[] = [];
+  let resolvePort!: (port: number) => void;
+  let rejectPort!: (error: Error) => void;
+  const portPromise = new Promise<number>((resolve, reject) => {
+    resolvePort = resolve;
+    rejectPort = reject;
+  });
+  const pump = (async () => {
+    const lines = child.stderr.pipeThrough(new TextDecoderStream());
+    let buffer = "";
+    for await (const chunk of lines) {
+      buffer += chunk;
+      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        log.push(line);
+        const match = / on port (\d+)$/.exec(line);
+        if (match) resolvePort(Number(match[1]));
+      }
+    }
+    rejectPort(new Error(`broker exited before listening:\n${log.join("\n")}`));
+  })();
+  const timeout = setTimeout(() => rejectPort(new Error(`broker did not start:\n${log.join("\n")}`)), 30_000);
+  let port: number;
+  try {
+    port = await portPromise;
+  } catch (error) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    await pump;
+    throw error;
+  } finally {
+    clearTimeout(timeout);
+  }
+  return {
+    port,
+    pid: child.pid,
+    log,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      const kill = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 5_000);
+      const status = await child.status;
+      clearTimeout(kill);
+      await pump;
+      return status.code;
+    },
+  };
+}
+
+/** Runs the broker to completion (for flag errors); returns its exit code and stderr. */
+export async function runBroker(args: string[]): Promise<{ code: number; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO}cli/main.ts`, "broker", ...args],
+    cwd: REPO,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+}
