@@ -1,0 +1,131 @@
+/**
+ * Interop: Debian's Go `snowflake-proxy` 2.5.1 polls our broker, receives a
+ * test client's real WebRTC offer, and its answer reaches the client, which
+ * then opens a DataChannel to it. Everything runs in a network namespace this
+ * test creates (a veth pair with 192.0.2.1 and 192.0.2.2: the proxy needs a
+ * non-loopback address for ICE). The proxy's NAT probe and STUN server are
+ * unreachable there, so it reports `unknown`, and the broker runs with
+ * `--allow-unknown-nat-matching` so the unknown client can have it.
+ */
+import assert from "node:assert/strict";
+import { startBroker } from "./broker_process.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
+
+async function run(cmd: string, args: string[]): Promise<void> {
+  const output = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+  if (output.code !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`);
+  }
+}
+
+async function createNetns(name: string): Promise<void> {
+  await run("ip", ["netns", "add", name]);
+  const inside = (...args: string[]) => run("ip", ["netns", "exec", name, "ip", ...args]);
+  await inside("link", "set", "lo", "up");
+  await inside("link", "add", "sfb0", "type", "veth", "peer", "name", "sfb1");
+  await inside("addr", "add", "192.0.2.1/24", "dev", "sfb0");
+  await inside("addr", "add", "192.0.2.2/24", "dev", "sfb1");
+  await inside("link", "set", "sfb0", "up");
+  await inside("link", "set", "sfb1", "up");
+}
+
+Deno.test("interop: Debian snowflake-proxy 2.5.1 ⇄ our broker ⇄ a WebRTC client, in a network namespace", async () => {
+  const netns = `sfbroker-${Deno.pid}`;
+  await createNetns(netns);
+  const dir = await Deno.makeTempDir();
+  let proxy: Deno.ChildProcess | undefined;
+  let proxyLog = "";
+  let broker;
+  try {
+    // The relay is unreachable on purpose: the test is about the rendezvous, not the relay.
+    await Deno.writeTextFile(
+      `${dir}/bridges.json`,
+      '{"displayName":"test","webSocketAddress":"ws://192.0.2.1:9/","fingerprint":"2B280B23E1107BB62ABFC40DDCC8824814F80A72"}\n',
+    );
+    broker = await startBroker([
+      "--disable-tls",
+      "--addr",
+      "192.0.2.1:0",
+      "--disable-geoip",
+      "--bridge-list-path",
+      `${dir}/bridges.json`,
+      "--allowed-relay-pattern",
+      "192.0.2.1$",
+      "--allow-unknown-nat-matching",
+      // The proxy waits for ICE gathering (up to pion's 5 s STUN timeout) before it answers.
+      "--client-timeout",
+      "20s",
+      "--unsafe-logging",
+    ], { netns });
+    const brokerUrl = `http://192.0.2.1:${broker.port}/`;
+    proxy = new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        netns,
+        "snowflake-proxy",
+        "-broker",
+        brokerUrl,
+        "-allowed-relay-hostname-pattern",
+        "192.0.2.1$",
+        "-allow-non-tls-relay",
+        "-stun",
+        "stun:192.0.2.1:3478",
+        "-keep-local-addresses",
+        "-unsafe-logging",
+        "-verbose",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const proxyStderr = (async () => {
+      for await (const chunk of proxy!.stderr.pipeThrough(new TextDecoderStream())) proxyLog += chunk;
+    })();
+
+    const client = await new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        netns,
+        Deno.execPath(),
+        "run",
+        "-A",
+        `${REPO}tests/broker/fixtures/offer_client.ts`,
+        brokerUrl,
+      ],
+      cwd: REPO,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(client.stdout).trim();
+    const context = `client: ${stdout}\n${
+      new TextDecoder().decode(client.stderr)
+    }\nproxy:\n${proxyLog}\nbroker:\n${broker.log.join("\n")}`;
+    const result = JSON.parse(stdout.split("\n").at(-1) ?? "{}");
+    assert.equal(result.error, undefined, context);
+    const answer = JSON.parse(result.answer);
+    assert.equal(answer.type, "answer", context);
+    assert.match(answer.sdp, /^v=0\r\n/, context);
+    assert.match(answer.sdp, /a=candidate:.* 192\.0\.2\.\d+ /, context);
+    assert.equal(result.channelOpened, true, context);
+
+    proxy.kill("SIGTERM");
+    await proxy.status;
+    await proxyStderr;
+    proxy = undefined;
+    assert.match(proxyLog, /NAT type: unknown|Proxy starting/, proxyLog);
+  } finally {
+    if (proxy) {
+      try {
+        proxy.kill("SIGKILL");
+      } catch { /* gone */ }
+      await proxy.status;
+      await proxy.stderr.cancel().catch(() => {});
+    }
+    if (broker) await broker.stop();
+    await run("ip", ["netns", "delete", netns]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
