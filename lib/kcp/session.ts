@@ -255,7 +255,8 @@ export class KcpSession implements ByteConn {
       const data = arq.read();
       if (data === null) return null;
       if (data.length === 0) continue; // an empty message (message mode): nothing for a byte stream
-      if (!this.#isClosed) this.#startTimer(this.#clock.now()); // the read may have queued a WINS
+      // the read may have queued a WINS: make sure a flush comes
+      if (this.#timer === undefined && !this.#isClosed && !arq.idle) this.#startTimer(this.#clock.now());
       return data;
     }
   }
