@@ -158,7 +158,7 @@ export class Arq {
   get readableBytes(): number {
     return this.#receive.readyBytes;
   }
-  /** Payload bytes held on the receive side (ready and out of order). */
+  /** Bytes held on the receive side (ready and out of order; payload + a per-segment charge, receive_buffer.ts). */
   get receiveBytes(): number {
     return this.#receive.heldBytes;
   }

@@ -4,8 +4,9 @@
  * `parse_data`, `Recv` and `wnd_unused` semantics (KCP-SMUX.md §4.9).
  *
  * Bounds: rcv_queue holds at most rcvWnd segments and rcv_buf only sn in
- * [rcvNxt, rcvNxt + rcvWnd), as in kcp-go. On top of that (ours), payload bytes
- * held in both are kept under `maxBytes`: a new PUSH that would pass it is
+ * [rcvNxt, rcvNxt + rcvWnd), as in kcp-go. On top of that (ours), the bytes held
+ * in both (each segment charged its payload plus {@link SEGMENT_CHARGE}, so empty
+ * segments are not free) are kept under `maxBytes`: a new PUSH that would pass it is
  * refused (not buffered and not acknowledged, so the peer sends it again later),
  * and the advertised window shrinks to what fits in the budget, so a peer that
  * follows `wnd` never hits the refusal. The one exception is the segment at
@@ -21,6 +22,8 @@ import { Ring } from "./ring.ts";
 import { timediff } from "./u32.ts";
 
 const EMPTY = new Uint8Array(0);
+/** Bytes charged per held segment beyond its payload (object, map entry). */
+export const SEGMENT_CHARGE = 64;
 
 interface HeldSegment {
   data: Uint8Array;
@@ -53,9 +56,10 @@ export class ReceiveBuffer {
     return this.#queueBytes;
   }
 
-  /** Payload bytes held (ready and out of order). */
+  /** Bytes held (ready and out of order) as the budget counts them: payload + SEGMENT_CHARGE per segment. */
   get heldBytes(): number {
-    return this.#queueBytes + this.#outOfOrderBytes;
+    return this.#queueBytes + this.#outOfOrderBytes +
+      SEGMENT_CHARGE * (this.#queue.length + this.#outOfOrder.size);
   }
 
   /** Segments in rcv_buf (out of order). */
@@ -67,7 +71,8 @@ export class ReceiveBuffer {
   wndUnused(): number {
     let wnd = this.rcvWnd - this.#queue.length;
     if (this.maxBytes !== Infinity) {
-      const room = Math.floor((this.maxBytes - this.#queueBytes) / this.mss);
+      const queued = this.#queueBytes + SEGMENT_CHARGE * this.#queue.length;
+      const room = Math.floor((this.maxBytes - queued) / (this.mss + SEGMENT_CHARGE));
       if (room < wnd) wnd = room;
     }
     return wnd > 0 ? wnd : 0;
@@ -83,7 +88,10 @@ export class ReceiveBuffer {
     if (offset < 0) return true;
     const inOrder = offset === 0 && this.#queue.length < this.rcvWnd;
     if (!inOrder && this.#outOfOrder.has(sn)) return true;
-    if (this.heldBytes + data.length > this.maxBytes && !(offset === 0 && this.#queueBytes === 0)) {
+    if (
+      this.heldBytes + data.length + SEGMENT_CHARGE > this.maxBytes &&
+      !(offset === 0 && this.#queue.length === 0)
+    ) {
       return false;
     }
     if (inOrder) {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { Arq } from "../../lib/kcp/arq.ts";
 import { KCP_DEFAULT_OPTIONS, SNOWFLAKE_KCP_OPTIONS } from "../../lib/kcp/options.ts";
+import { SEGMENT_CHARGE } from "../../lib/kcp/receive_buffer.ts";
 import { CMD_ACK, CMD_PUSH, CMD_WINS } from "../../lib/kcp/segment.ts";
 import { flushDecoded, flushSegments, packetOf } from "./helpers.ts";
 
@@ -237,4 +238,20 @@ Deno.test("Arq §4.2: sequence numbers and timestamps wrap modulo 2³²", () => 
   assert.equal(sender.sndUna, 2);
   assert.equal(sender.waitSnd, 0);
   assert.equal(sender.srtt, 30, "RTT across the ts wrap");
+});
+
+Deno.test("Arq §4.9: a zero-length PUSH (which would stall Go's reader) is consumed as no data", () => {
+  const arq = new Arq(1, SF);
+  arq.input(packetOf({ sn: 0 }, { sn: 1, data: new Uint8Array([5, 6]) }), 1);
+  assert.deepEqual(arq.read(), new Uint8Array([5, 6]));
+  arq.input(packetOf({ sn: 2 }), 2);
+  assert.equal(arq.read(), null);
+  assert.equal(arq.rcvNxt, 3);
+});
+
+Deno.test("Arq: empty segments count against the receive budget too", () => {
+  const arq = new Arq(1, SF, { maxRecvBytes: 10 * SEGMENT_CHARGE });
+  arq.input(packetOf(...Array.from({ length: 30 }, (_, i) => ({ sn: i + 1 }))), 1); // all out of order
+  assert.equal(flushSegments(arq, 1).length, 10, "ten acked, the rest refused");
+  assert.equal(arq.receiveBytes, 10 * SEGMENT_CHARGE);
 });
