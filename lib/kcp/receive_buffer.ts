@@ -18,6 +18,7 @@
  * never pins the packet buffers it arrived in.
  */
 
+import { concat } from "../util/bytes.ts";
 import { Ring } from "./ring.ts";
 import { timediff } from "./u32.ts";
 
@@ -133,14 +134,7 @@ export class ReceiveBuffer {
       if (this.#outOfOrder.size > 0) this.#moveReady();
     }
     if (total === 0) return null;
-    if (parts.length === 1) return parts[0];
-    const out = new Uint8Array(total);
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
-    return out;
+    return parts.length === 1 ? parts[0] : concat(parts);
   }
 
   #readMessage(): Uint8Array | null {

@@ -2,30 +2,14 @@
 import assert from "node:assert/strict";
 import { Arq } from "../../lib/kcp/arq.ts";
 import { KCP_DEFAULT_OPTIONS, SNOWFLAKE_KCP_OPTIONS } from "../../lib/kcp/options.ts";
-import { CMD_PUSH, CMD_WASK, CMD_WINS, encodeSegment, type Segment } from "../../lib/kcp/segment.ts";
+import { CMD_WASK, CMD_WINS } from "../../lib/kcp/segment.ts";
 import { fromHex, toHex } from "../../lib/util/bytes.ts";
+import { packetOf } from "./helpers.ts";
 
 function flushHex(arq: Arq, now: number, ackOnly = false): string[] {
   const packets: string[] = [];
   arq.flush(now, (p) => packets.push(toHex(p)), ackOnly);
   return packets;
-}
-
-function packet(fields: Partial<Segment>): Uint8Array {
-  const segment: Segment = {
-    conv: 0,
-    cmd: CMD_PUSH,
-    frg: 0,
-    wnd: 65535,
-    ts: 0,
-    sn: 0,
-    una: 0,
-    data: new Uint8Array(),
-    ...fields,
-  };
-  const out = new Uint8Array(24 + segment.data.length);
-  encodeSegment(segment, out);
-  return out;
 }
 
 const hex = (s: string) => s.replace(/\s+/g, "");
@@ -44,7 +28,7 @@ Deno.test("Arq K2, KCP-SMUX.md §6: ACK for K1 echoes ts, wnd counts the queued 
 
 Deno.test("Arq K3, KCP-SMUX.md §6/§4.12: WASK 7 s after the peer's window closed, with kcp-go defaults", () => {
   const arq = new Arq(0x11223344, KCP_DEFAULT_OPTIONS, { initialSn: 7 });
-  assert.equal(arq.input(packet({ conv: 0x11223344, cmd: CMD_WINS, wnd: 0, una: 7 }), 0), 0);
+  assert.equal(arq.input(packetOf({ conv: 0x11223344, cmd: CMD_WINS, wnd: 0, una: 7 }), 0), 0);
   assert.deepEqual(flushHex(arq, 0), [], "the probe timer starts");
   assert.deepEqual(flushHex(arq, 6999), []);
   assert.deepEqual(flushHex(arq, 7000), [
@@ -59,7 +43,7 @@ Deno.test("Arq K3, KCP-SMUX.md §6/§4.12: WASK 7 s after the peer's window clos
 
 Deno.test("Arq K4, KCP-SMUX.md §6: a WASK is answered by WINS at the next flush", () => {
   const arq = new Arq(0x11223344, SNOWFLAKE_KCP_OPTIONS, { initialSn: 7 });
-  arq.input(packet({ conv: 0x11223344, cmd: CMD_WASK, wnd: 100, una: 7, ts: 99, sn: 42 }), 10);
+  arq.input(packetOf({ conv: 0x11223344, cmd: CMD_WASK, wnd: 100, una: 7, ts: 99, sn: 42 }), 10);
   assert.deepEqual(flushHex(arq, 20), [
     hex("44 33 22 11 54 00 ff ff 00 00 00 00 00 00 00 00 07 00 00 00 00 00 00 00"),
   ]);
@@ -76,11 +60,11 @@ Deno.test("Arq K7, KCP-SMUX.md §6: the client's first packet carries the smux S
 
 Deno.test("Arq K8, KCP-SMUX.md §6/§9.4: ACK rides in front of data in one packet", () => {
   const arq = new Arq(0x0badcafe, SNOWFLAKE_KCP_OPTIONS);
-  arq.input(packet({ conv: 0x0badcafe, sn: 0, ts: 0x10, data: fromHex("0200000003000000") }), 0x20);
+  arq.input(packetOf({ conv: 0x0badcafe, sn: 0, ts: 0x10, data: fromHex("0200000003000000") }), 0x20);
   assert.equal(flushHex(arq, 0x20).length, 1);
   arq.read();
   arq.input(
-    packet({ conv: 0x0badcafe, sn: 1, ts: 0x64, data: fromHex("0202050003000000 68656c6c6f") }),
+    packetOf({ conv: 0x0badcafe, sn: 1, ts: 0x64, data: fromHex("0202050003000000 68656c6c6f") }),
     0x65,
   );
   arq.read();
