@@ -26,7 +26,7 @@ export const PROXY_TIMEOUT_MS = 10_000;
 /** How long a client waits for its proxy's answer (Go `ClientTimeout` is 10 s; ours defaults shorter). */
 export const CLIENT_TIMEOUT_MS = 5_000;
 /** Default bound on polls held at once. */
-export const MAX_WAITING_PROXIES = 20_000;
+export const MAX_WAITING_PROXIES = 10_000;
 /** Default bound on clients waiting for an answer at once. */
 export const MAX_WAITING_CLIENTS = 5_000;
 
@@ -93,12 +93,16 @@ class DeadlineQueue<T extends { deadline: number; state: string }> {
 
   /** The earliest entry still live (state not "done"), dropping finished ones on the way. */
   peekLive(): T | undefined {
-    while (this.#head < this.#items.length && this.#items[this.#head].state === "done") this.#head++;
+    while (this.#head < this.#items.length && this.#items[this.#head].state === "done") this.shift();
     return this.#items[this.#head];
   }
 
   shift(): void {
-    this.#head++;
+    this.#items[this.#head++] = undefined as unknown as T;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
   /** Drops finished entries when they outnumber `live` (keeps memory proportional to live entries). */
