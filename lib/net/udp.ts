@@ -1,87 +1,115 @@
 /**
- * A PacketConn over a UDP socket (`Deno.listenDatagram`, which needs the
- * `net` unstable feature; deno.json enables it). Snowflake never runs KCP over
- * UDP, but our conformance tests and benches do, against kcp-go on loopback.
+ * A PacketConn over a UDP socket (`Deno.listenDatagram`, which needs the `net`
+ * unstable feature; deno.json enables it). Snowflake never runs KCP over UDP,
+ * but our conformance tests and benches do, against kcp-go on loopback.
  *
- * Behaves like UDP everywhere: `writeTo` never waits and drops the packet when
- * too many sends are pending or when the send fails; a failed receive (an ICMP
- * error surfaced by the kernel) is skipped; received packets wait in a bounded
- * queue and are dropped when it is full.
+ * The socket lives in a worker (udp_worker.ts), so it is drained while this
+ * thread runs KCP: a kernel receive buffer holds only ~100 full-size datagrams,
+ * and kcp-go sends a whole window at once. Packets cross between the threads
+ * in batches (udp_batch.ts): every writeTo of one task goes over in one message,
+ * and the worker hands over whatever it received while the previous batch was
+ * being consumed. Deno has no recvmmsg/sendmmsg, so the worker still makes one
+ * receive and one send call per datagram.
  *
- * Deno has no recvmmsg and gives no order between concurrent receives on one
- * socket (several in flight reorder packets, which KCP would answer with
- * spurious retransmissions), so one receive loop feeds the queue; `readFrom`
- * hands out what has queued up meanwhile without waiting.
+ * Behaves like UDP everywhere: writeTo never waits and drops when too many
+ * sends are pending or a send fails; a failed receive (an ICMP error) is
+ * skipped; received packets wait in bounded queues (in the worker and here)
+ * and are dropped when those are full. `dropped` counts all of it.
  *
  * Addresses are "host:port" strings ("[::1]:port" for IPv6), as Go prints them.
  */
 
 import { AsyncQueue } from "./async_queue.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "./packet_conn.ts";
+import { BatchWriter, forEachPacket } from "./udp_batch.ts";
+import { parseUdpAddr } from "./udp_addr.ts";
+import type { FromWorker, ToWorker } from "./udp_worker.ts";
+
+export { formatUdpAddr, MAX_UDP_PAYLOAD, parseUdpAddr } from "./udp_addr.ts";
 
 export interface UdpOptions {
   /** Address to bind; default 127.0.0.1. */
   hostname?: string;
   /** Port to bind; default 0 (any free port). */
   port?: number;
-  /** Received packets waiting for `readFrom`; default 1024 (more arrive: dropped). */
+  /** Received packets waiting for readFrom, here and again in the worker; default 1024 (more: dropped). */
   queueSize?: number;
-  /** Sends handed to the runtime and not yet done; default 1024 (more: dropped). */
+  /** Packets waiting to be sent, per batch here and in the worker; default 1024 (more: dropped). */
   maxPendingSends?: number;
 }
 
-/** Largest UDP payload over IPv4 (65535 − 8 − 20). */
-export const MAX_UDP_PAYLOAD = 65507;
-
-/** Opens a UDP socket as a PacketConn. */
-export function listenUdp(options: UdpOptions = {}): UdpPacketConn {
-  const socket = Deno.listenDatagram({
-    transport: "udp",
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 0,
+/** Opens a UDP socket (in a worker) as a PacketConn; rejects if it cannot bind. */
+export function listenUdp(options: UdpOptions = {}): Promise<UdpPacketConn> {
+  const worker = new Worker(new URL("./udp_worker.ts", import.meta.url).href, { type: "module" });
+  const queueSize = options.queueSize ?? 1024;
+  const maxPendingSends = options.maxPendingSends ?? 1024;
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      const message = event.data;
+      if (message.type === "opened") {
+        resolve(new UdpPacketConn(worker, message.localAddr, queueSize, maxPendingSends));
+      } else {
+        worker.terminate();
+        reject(
+          new Error(
+            `UDP listen on ${options.hostname ?? "127.0.0.1"}:${options.port ?? 0} failed: ${
+              message.type === "failed" ? message.message : message.type
+            }`,
+          ),
+        );
+      }
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      worker.terminate();
+      reject(new Error(`UDP worker failed: ${event.message}`));
+    };
+    const open: ToWorker = {
+      type: "open",
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port ?? 0,
+      queueSize,
+      maxPendingSends,
+    };
+    worker.postMessage(open);
   });
-  return new UdpPacketConn(socket, options);
 }
 
-/** Formats a socket address as "host:port" ("[v6]:port"). */
-export function formatUdpAddr(addr: Deno.NetAddr): string {
-  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
-}
-
-/** Parses "host:port" or "[v6]:port"; throws RangeError on anything else. */
-export function parseUdpAddr(addr: string): Deno.NetAddr {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(addr);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) throw new RangeError(`not a UDP address (host:port): ${JSON.stringify(addr)}`);
-  return { transport: "udp", hostname: match[1] ?? match[2], port };
-}
-
-/** Parsed destinations kept for reuse; at the bound the cache is emptied (then refills). */
+/** Parsed-address checks remembered; at the bound the cache is emptied (then refills). */
 const ADDR_CACHE_SIZE = 1024;
 
 export class UdpPacketConn implements PacketConn {
   /** Where the socket is bound, "host:port". */
   readonly localAddr: string;
-  /** Resolves once the socket is closed and its pending receive and send have settled. */
+  /** Resolves once the socket is closed and the worker has ended. */
   readonly closed: Promise<void>;
-  /** Packets dropped so far: send queue full, send failed, or receive queue full. */
-  dropped = 0;
-
-  #socket: Deno.DatagramConn;
-  #incoming: AsyncQueue<Packet>;
-  /** Packets waiting for the send loop; when full, writeTo drops. */
-  #outgoing: AsyncQueue<{ packet: Uint8Array; dest: Deno.NetAddr }>;
-  #sending: Promise<void> = Promise.resolve();
-  #isSending = false;
+  readonly #worker: Worker;
+  readonly #incoming: AsyncQueue<Packet>;
+  readonly #maxPendingSends: number;
+  #sends: BatchWriter | null = null;
+  #checkedAddrs = new Set<string>();
   #isClosed = false;
-  #addrs = new Map<string, Deno.NetAddr>();
+  #droppedHere = 0;
+  #droppedInWorker = 0;
+  #resolveClosed!: () => void;
 
-  constructor(socket: Deno.DatagramConn, options: UdpOptions = {}) {
-    this.#socket = socket;
-    this.localAddr = formatUdpAddr(socket.addr as Deno.NetAddr);
-    this.#incoming = new AsyncQueue(options.queueSize ?? 1024);
-    this.#outgoing = new AsyncQueue(options.maxPendingSends ?? 1024);
-    this.closed = this.#receiveLoop().then(() => this.#sending);
+  /** Use {@link listenUdp}. */
+  constructor(worker: Worker, localAddr: string, queueSize: number, maxPendingSends: number) {
+    this.#worker = worker;
+    this.localAddr = localAddr;
+    this.#incoming = new AsyncQueue(queueSize);
+    this.#maxPendingSends = maxPendingSends;
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    worker.onmessage = (event: MessageEvent<FromWorker>) => this.#onMessage(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#end(); // the worker died: nothing more will arrive
+    };
+  }
+
+  /** Packets dropped so far: queues full, or a send failed. */
+  get dropped(): number {
+    return this.#droppedHere + this.#droppedInWorker;
   }
 
   readFrom(): Promise<Packet | null> {
@@ -90,55 +118,62 @@ export class UdpPacketConn implements PacketConn {
 
   writeTo(packet: Uint8Array, addr: string): void {
     if (this.#isClosed) throw new ConnClosedError("UDP socket");
-    let dest = this.#addrs.get(addr);
-    if (!dest) {
-      dest = parseUdpAddr(addr);
-      if (this.#addrs.size >= ADDR_CACHE_SIZE) this.#addrs.clear();
-      this.#addrs.set(addr, dest);
+    if (!this.#checkedAddrs.has(addr)) {
+      parseUdpAddr(addr); // a malformed address is the caller's bug: throw here, not in the worker
+      if (this.#checkedAddrs.size >= ADDR_CACHE_SIZE) this.#checkedAddrs.clear();
+      this.#checkedAddrs.add(addr);
     }
-    if (!this.#outgoing.push({ packet, dest })) {
-      this.dropped++; // the runtime is behind: drop, as a full socket buffer would
+    if (this.#sends === null) {
+      this.#sends = new BatchWriter();
+      queueMicrotask(this.#flushSends);
+    }
+    if (this.#sends.count >= this.#maxPendingSends) {
+      this.#droppedHere++; // a burst beyond the bound in one task: drop, as a full socket buffer would
       return;
     }
-    if (!this.#isSending) this.#sending = this.#sendLoop();
+    this.#sends.add(packet, addr);
   }
 
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    this.#sends = null;
     this.#incoming.close();
-    this.#outgoing.close();
-    this.#outgoing.clear();
-    this.#socket.close();
+    this.#post({ type: "close" });
   }
 
-  /** Sends queued packets one at a time: concurrent sends on one socket may go out reordered. */
-  async #sendLoop(): Promise<void> {
-    this.#isSending = true;
-    for (let next = this.#outgoing.tryShift(); next && !this.#isClosed; next = this.#outgoing.tryShift()) {
-      const { packet, dest } = next;
-      try {
-        await this.#socket.send(packet, dest);
-      } catch {
-        if (!this.#isClosed) this.dropped++; // e.g. EHOSTUNREACH: lost, like any UDP packet
-      }
+  #flushSends = (): void => {
+    const sends = this.#sends;
+    this.#sends = null;
+    if (sends === null || this.#isClosed) return;
+    const batch = sends.finish();
+    this.#post({ type: "send", batch }, [batch.data]);
+  };
+
+  #onMessage(message: FromWorker): void {
+    switch (message.type) {
+      case "packets":
+        this.#droppedInWorker = message.dropped;
+        forEachPacket(message.batch, (packet, addr) => {
+          if (!this.#incoming.push({ packet, addr })) this.#droppedHere++; // full (or closed): drop
+        });
+        if (!this.#isClosed) this.#post({ type: "ack" });
+        return;
+      case "closed":
+        this.#droppedInWorker = message.dropped;
+        this.#end();
+        return;
     }
-    this.#isSending = false;
   }
 
-  async #receiveLoop(): Promise<void> {
-    const buffer = new Uint8Array(MAX_UDP_PAYLOAD + 1);
-    while (!this.#isClosed) {
-      let packet: Uint8Array;
-      let from: Deno.Addr;
-      try {
-        [packet, from] = await this.#socket.receive(buffer);
-      } catch {
-        continue; // closed (the loop ends), or an ICMP error for an earlier send: skip it
-      }
-      if (!this.#incoming.push({ packet: packet.slice(), addr: formatUdpAddr(from as Deno.NetAddr) })) {
-        this.dropped++; // queue full (or closed): drop
-      }
-    }
+  #post(message: ToWorker, transfer: Transferable[] = []): void {
+    this.#worker.postMessage(message, transfer);
+  }
+
+  #end(): void {
+    this.#isClosed = true;
+    this.#incoming.close();
+    this.#worker.terminate();
+    this.#resolveClosed();
   }
 }

@@ -38,7 +38,7 @@ for (const { ours, loss } of CASES) {
   const lossNote = loss ? `${loss * 100} % loss injected on each side` : "no injected loss";
   Deno.test(`KCP+smux vs kcp-go/smux over UDP: ours as ${ours}, ${lossNote}, 10 MiB each way`, async () => {
     const data = randomData(SIZE);
-    const udp = listenUdp();
+    const udp = await listenUdp();
     const conn: PacketConn = loss ? new LossyPacketConn(udp, loss, 7) : udp;
     let go: PeerProcess | undefined;
     let endpoint: Endpoint | undefined;

@@ -76,7 +76,7 @@ async function main(args: string[]): Promise<number> {
     switch (mode) {
       case "server": {
         const { hostname, port } = parseUdpAddr(String(values.addr));
-        const udp = listenUdp({ hostname, port });
+        const udp = await listenUdp({ hostname, port });
         console.log(`listening ${udp.localAddr}`);
         const conn = wrap(udp);
         const endpoint = await acceptEndpoint(conn);
@@ -90,7 +90,7 @@ async function main(args: string[]): Promise<number> {
       }
       case "client": {
         console.log("ready");
-        const udp = listenUdp();
+        const udp = await listenUdp();
         const conn = wrap(udp);
         const endpoint = await dialEndpoint(conn, String(values.addr));
         const result = await clientTransfer(endpoint.stream, data, recv, Number(values.linger));
