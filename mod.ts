@@ -12,6 +12,7 @@ export * from "./lib/net/async_queue.ts";
 export * from "./lib/net/packet_conn.ts";
 export * from "./lib/net/byte_conn.ts";
 export * from "./lib/net/memory.ts";
+export * from "./lib/net/udp.ts";
 export * from "./lib/encapsulation/error.ts";
 export * from "./lib/encapsulation/codec.ts";
 export * from "./lib/encapsulation/decoder.ts";
