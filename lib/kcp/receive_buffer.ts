@@ -11,24 +11,40 @@
  * and the advertised window shrinks to what fits in the budget, so a peer that
  * follows `wnd` never hits the refusal. The one exception is the segment at
  * rcvNxt while nothing waits for the application: it is always taken, so the
- * stream cannot wedge on out-of-order data. Memory stays ≤ maxBytes + one segment.
+ * stream cannot wedge on out-of-order data. Memory stays ≤ maxBytes + one slab +
+ * one segment.
  *
  * In-order data is kept as a view of the received packet (no copy until
- * {@link read} joins it); out-of-order data is copied so that a long-lived hole
- * never pins the packet buffers it arrived in.
+ * {@link read} joins it; the application reads it soon, or the window closes).
+ * Out-of-order data is copied into slabs (slab_store.ts), charged by the slabs it
+ * pins, so a long-lived hole never pins the packet buffers it arrived in.
  */
 
 import { concat } from "../util/bytes.ts";
 import { Ring } from "./ring.ts";
+import { type Slab, SlabStore } from "./slab_store.ts";
 import { timediff } from "./u32.ts";
 
 const EMPTY = new Uint8Array(0);
 /** Bytes charged per held segment beyond its payload (object, map entry). */
 export const SEGMENT_CHARGE = 64;
+const MAX_SLAB_BYTES = 16 * 1024;
+
+/** Slab size for a budget: 16 KiB, or 1/16 of a small budget so that slab rounding stays small against it. */
+function slabBytesFor(maxBytes: number): number {
+  return Math.min(MAX_SLAB_BYTES, Math.floor(maxBytes / 16));
+}
+
+/** The most a ReceiveBuffer with budget `maxBytes` holds: the budget, one slab, one segment (see the module doc). */
+export function receiveMemoryBound(maxBytes: number, mss: number): number {
+  return maxBytes + slabBytesFor(maxBytes) + mss + SEGMENT_CHARGE;
+}
 
 interface HeldSegment {
   data: Uint8Array;
   frg: number;
+  /** Where `data` was copied; null for an empty segment. */
+  slab: Slab | null;
 }
 
 export class ReceiveBuffer {
@@ -37,10 +53,15 @@ export class ReceiveBuffer {
   /** Set when a read reopens a window that was 0: kcp-go's "fast recover" unsolicited WINS. */
   windowReopened = false;
   #outOfOrder = new Map<number, HeldSegment>();
-  #outOfOrderBytes = 0;
+  #slabs: SlabStore;
   #queue = new Ring<Uint8Array>();
   #queueFrgs = new Ring<number>();
+  /** The slab of each queued segment that came out of order; null for views of received packets. */
+  #queueSlabs = new Ring<Slab | null>();
+  /** Payload bytes in rcv_queue. */
   #queueBytes = 0;
+  /** Payload bytes in rcv_queue held as views of received packets. */
+  #queueViewBytes = 0;
 
   constructor(
     readonly rcvWnd: number,
@@ -50,6 +71,7 @@ export class ReceiveBuffer {
     initialSn: number,
   ) {
     this.rcvNxt = initialSn >>> 0;
+    this.#slabs = new SlabStore(slabBytesFor(maxBytes));
   }
 
   /** Payload bytes ready for the application. */
@@ -57,10 +79,10 @@ export class ReceiveBuffer {
     return this.#queueBytes;
   }
 
-  /** Bytes held (ready and out of order) as the budget counts them: payload + SEGMENT_CHARGE per segment. */
+  /** Bytes held (ready and out of order) as the budget counts them: views, pinned slabs, SEGMENT_CHARGE per segment. */
   get heldBytes(): number {
-    return this.#queueBytes + this.#outOfOrderBytes +
-      SEGMENT_CHARGE * (this.#queue.length + this.#outOfOrder.size);
+    const segments = this.#queue.length + this.#outOfOrder.size;
+    return this.#queueViewBytes + this.#slabs.pinnedBytes + SEGMENT_CHARGE * segments;
   }
 
   /** Segments in rcv_buf (out of order). */
@@ -96,12 +118,14 @@ export class ReceiveBuffer {
       return false;
     }
     if (inOrder) {
-      this.#enqueue(data, frg);
+      this.#enqueue(data, frg, null);
       this.rcvNxt = (this.rcvNxt + 1) >>> 0;
       if (this.#outOfOrder.size > 0) this.#moveReady();
+    } else if (data.length === 0) {
+      this.#outOfOrder.set(sn, { data: EMPTY, frg, slab: null });
     } else {
-      this.#outOfOrder.set(sn, { data: data.slice(), frg });
-      this.#outOfOrderBytes += data.length;
+      const slab = this.#slabs.store(data);
+      this.#outOfOrder.set(sn, { data: slab.bytes.subarray(slab.used - data.length, slab.used), frg, slab });
     }
     return true;
   }
@@ -125,12 +149,10 @@ export class ReceiveBuffer {
     let total = 0;
     while (this.#queue.length > 0) {
       while (this.#queue.length > 0) {
-        const part = this.#queue.shift();
-        this.#queueFrgs.shift();
+        const part = this.#dequeue();
         if (part.length > 0) parts.push(part);
         total += part.length;
       }
-      this.#queueBytes = 0;
       if (this.#outOfOrder.size > 0) this.#moveReady();
     }
     if (total === 0) return null;
@@ -147,23 +169,34 @@ export class ReceiveBuffer {
       total += queue.at(count).length;
       if (this.#queueFrgs.at(count++) === 0) break;
     }
-    const out = count === 1 ? queue.at(0) : new Uint8Array(total);
+    const out = count === 1 && this.#queueSlabs.at(0) === null ? queue.at(0) : new Uint8Array(total);
     let offset = 0;
     for (let i = 0; i < count; i++) {
-      const part = queue.shift();
-      this.#queueFrgs.shift();
-      if (count > 1) out.set(part, offset);
+      const part = this.#dequeue();
+      if (out !== part) out.set(part, offset);
       offset += part.length;
     }
-    this.#queueBytes -= total;
     this.#moveReady();
     return total === 0 ? EMPTY : out;
   }
 
-  #enqueue(data: Uint8Array, frg: number): void {
+  #enqueue(data: Uint8Array, frg: number, slab: Slab | null): void {
     this.#queue.push(data);
     this.#queueFrgs.push(frg);
+    this.#queueSlabs.push(slab);
     this.#queueBytes += data.length;
+    if (slab === null) this.#queueViewBytes += data.length;
+  }
+
+  /** Takes the head of rcv_queue. A slab-backed part stays valid: slabs are never rewritten. */
+  #dequeue(): Uint8Array {
+    const data = this.#queue.shift();
+    this.#queueFrgs.shift();
+    const slab = this.#queueSlabs.shift();
+    this.#queueBytes -= data.length;
+    if (slab === null) this.#queueViewBytes -= data.length;
+    else this.#slabs.release(slab);
+    return data;
   }
 
   /** Moves rcv_buf segments that continue the in-order stream into rcv_queue, up to rcvWnd segments. */
@@ -172,8 +205,7 @@ export class ReceiveBuffer {
       const held = this.#outOfOrder.get(this.rcvNxt);
       if (held === undefined) return;
       this.#outOfOrder.delete(this.rcvNxt);
-      this.#outOfOrderBytes -= held.data.length;
-      this.#enqueue(held.data, held.frg);
+      this.#enqueue(held.data, held.frg, held.slab);
       this.rcvNxt = (this.rcvNxt + 1) >>> 0;
     }
   }
