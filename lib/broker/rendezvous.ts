@@ -48,20 +48,7 @@ export class Rendezvous {
       this.#drain();
       return Promise.resolve(id === "over-capacity" ? { kind: "over-capacity" } : { kind: "sid-in-use" });
     }
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        if (!this.#proxyWaiters.delete(id)) return;
-        this.matcher.cancelProxy(id);
-        resolve({ kind: "cancelled" });
-        this.#drain();
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#proxyWaiters.set(id, (outcome) => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(outcome);
-      });
-      this.#drain();
-    });
+    return this.#wait(id, this.#proxyWaiters, (id) => this.matcher.cancelProxy(id), signal);
   }
 
   /** Gives a client's offer to a proxy and waits for its answer, the client timeout, or `signal`. */
@@ -71,15 +58,25 @@ export class Rendezvous {
     if (typeof id !== "number") {
       return Promise.resolve(id === "no-proxy" ? { kind: "no-proxy" } : { kind: "over-capacity" });
     }
+    return this.#wait(id, this.#clientWaiters, (id) => this.matcher.cancelClient(id), signal);
+  }
+
+  /** Registers a waiter for matcher entry `id`; an abort cancels the entry and settles "cancelled". */
+  #wait<T extends { kind: string }>(
+    id: number,
+    waiters: Map<number, (outcome: T) => void>,
+    cancel: (id: number) => void,
+    signal?: AbortSignal,
+  ): Promise<T> {
     return new Promise((resolve) => {
       const onAbort = () => {
-        if (!this.#clientWaiters.delete(id)) return;
-        this.matcher.cancelClient(id);
-        resolve({ kind: "cancelled" });
+        if (!waiters.delete(id)) return;
+        cancel(id);
+        resolve({ kind: "cancelled" } as T);
         this.#drain();
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#clientWaiters.set(id, (outcome) => {
+      waiters.set(id, (outcome) => {
         signal?.removeEventListener("abort", onAbort);
         resolve(outcome);
       });
@@ -123,15 +120,11 @@ export class Rendezvous {
   }
 
   #settleProxy(id: number, outcome: ProxyPollOutcome): void {
-    const settle = this.#proxyWaiters.get(id);
-    this.#proxyWaiters.delete(id);
-    settle?.(outcome);
+    settle(this.#proxyWaiters, id, outcome);
   }
 
   #settleClient(id: number, outcome: ClientOfferOutcome): void {
-    const settle = this.#clientWaiters.get(id);
-    this.#clientWaiters.delete(id);
-    settle?.(outcome);
+    settle(this.#clientWaiters, id, outcome);
   }
 
   #arm(): void {
@@ -150,4 +143,10 @@ export class Rendezvous {
       this.#drain();
     }, Math.max(0, next - this.#clock.now()) + TIMER_SLACK_MS);
   }
+}
+
+function settle<T>(waiters: Map<number, (outcome: T) => void>, id: number, outcome: T): void {
+  const waiter = waiters.get(id);
+  waiters.delete(id);
+  waiter?.(outcome);
 }

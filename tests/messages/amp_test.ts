@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Prng } from "../util/netem.ts";
 import {
   AMP_BOILERPLATE_END,
   AMP_BOILERPLATE_START,
@@ -13,16 +14,6 @@ import { MessageError } from "../../lib/messages/errors.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/** A seeded PRNG (mulberry32), so random cases are the same every run. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(random: () => number, n: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -55,7 +46,8 @@ Deno.test("AMP armor: chunk and element boundaries follow Go's elementEncoder", 
 });
 
 Deno.test("AMP armor: round trip around the element size limit (common/amp/armor_test.go lengths)", () => {
-  const random = prng(5);
+  const prng = new Prng(5);
+  const random = () => prng.next();
   const lengths: number[] = [];
   for (let i = 0; i < AMP_BYTES_PER_CHUNK * 2; i++) lengths.push(i);
   for (let i = -10; i < 10; i++) lengths.push(AMP_ELEMENT_SIZE_LIMIT + i, 2 * AMP_ELEMENT_SIZE_LIMIT + i);

@@ -1,5 +1,6 @@
 /** Seeded random and mutated inputs to every decoder: only MessageError, never another exception or a hang. */
 import assert from "node:assert/strict";
+import { Prng } from "../util/netem.ts";
 import { decodeClientPollRequest, decodeClientPollResponse } from "../../lib/messages/client_poll.ts";
 import { decodeProxyPollRequest, decodeProxyPollResponse } from "../../lib/messages/proxy_poll.ts";
 import { decodeProxyAnswerRequest, decodeProxyAnswerResponse } from "../../lib/messages/proxy_answer.ts";
@@ -7,15 +8,6 @@ import { decodeAmpArmor, encodeAmpArmor } from "../../lib/messages/amp_armor.ts"
 import { decodeAmpPath } from "../../lib/messages/amp_path.ts";
 import { parseSessionDescription } from "../../lib/messages/session_description.ts";
 import { MessageError } from "../../lib/messages/errors.ts";
-
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   '1.0\n{"offer":"{\\"type\\":\\"offer\\",\\"sdp\\":\\"v=0\\\\r\\\\n\\"}","nat":"unknown","fingerprint":""}',
@@ -54,7 +46,8 @@ const DECODERS: [string, (text: string) => unknown][] = [
 ];
 
 Deno.test("fuzz: every decoder throws only MessageError on 20,000 mutated inputs", () => {
-  const random = prng(20251125);
+  const prng = new Prng(20251125);
+  const random = () => prng.next();
   let rejected = 0;
   for (let i = 0; i < 20_000; i++) {
     const input = mutate(random, SEEDS[i % SEEDS.length]);
