@@ -238,7 +238,7 @@ export function brokerHandler(deps: BrokerDeps): BrokerHandler {
     }
   }
 
-  return async (request: Request, info?: RequestInfo): Promise<Response> => {
+  const route = async (request: Request, info?: RequestInfo): Promise<Response> => {
     const path = new URL(request.url).pathname;
     switch (path) {
       case "/robots.txt":
@@ -269,6 +269,16 @@ export function brokerHandler(deps: BrokerDeps): BrokerHandler {
         return await metricsLog();
       default:
         return withCors(await ampClientPoll(request));
+    }
+  };
+
+  return async (request: Request, info?: RequestInfo): Promise<Response> => {
+    try {
+      return await route(request, info);
+    } catch (error) {
+      // A bug of ours: answer this request with 500 and keep serving the others.
+      logger.error(`internal error on ${new URL(request.url).pathname}: ${(error as Error).stack ?? error}`);
+      return empty(500);
     }
   };
 }

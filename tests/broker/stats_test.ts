@@ -5,6 +5,7 @@ import { GeoipError, GeoipTable, parseIpv6 } from "../../lib/broker/geoip.ts";
 import { BrokerMetrics } from "../../lib/broker/metrics.ts";
 import { binCount, formatCollectorStats, formatCountryCounts } from "../../lib/broker/collector_stats.ts";
 import { parseListenAddress } from "../../lib/broker/listen_address.ts";
+import { MetricsLog } from "../../lib/broker/metrics_log.ts";
 
 Deno.test("bridge list: default, file format, whole-file rejection (§4.9)", () => {
   const defaults = new BridgeList();
@@ -144,4 +145,19 @@ Deno.test("listen addresses as Go writes them", () => {
   for (const bad of ["443", "::1:80", "host:http", ":70000", "[::1:80"]) {
     assert.throws(() => parseListenAddress(bad), RangeError, bad);
   }
+});
+
+Deno.test("metrics log: one block per period, then the counts start over", () => {
+  const metrics = new BrokerMetrics();
+  const written: string[] = [];
+  const log = new MetricsLog(metrics, (text) => written.push(text), 60);
+  metrics.clientMatched("unknown");
+  log.flush(new Date(Date.UTC(2026, 0, 2, 3, 4, 5)));
+  log.flush(new Date(Date.UTC(2026, 0, 2, 3, 5, 5)));
+  assert.equal(written.length, 2);
+  assert.match(written[0], /^snowflake-stats-end 2026-01-02 03:04:05 \(60 s\)\n/);
+  assert.match(written[0], /^client-snowflake-match-count 8$/m);
+  assert.match(written[1], /^client-snowflake-match-count 0$/m);
+  log.start();
+  log.stop();
 });
