@@ -160,7 +160,10 @@ export class KcpSession implements ByteConn {
     return this.#lastInputAt;
   }
 
-  /** Every ready byte in one chunk; waits while none; null once closed and drained. */
+  /**
+   * Every ready byte in one chunk (message mode: one message, as kcp-go's Read);
+   * waits while none; null once closed and drained.
+   */
   read(): Promise<Uint8Array | null> {
     const data = this.#readReady();
     if (data !== null) return Promise.resolve(data);

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { KcpListener } from "../../lib/kcp/listener.ts";
 import { CMD_ACK, decodePacket } from "../../lib/kcp/segment.ts";
 import { ManualClock } from "../../lib/util/clock.ts";
+import { Logger } from "../../lib/util/log.ts";
 import { packetOf, RecordingPacketConn } from "./helpers.ts";
 
 function listen(options: ConstructorParameters<typeof KcpListener>[1] = {}) {
@@ -142,4 +143,17 @@ Deno.test("KcpListener: close closes every session and ends accept(); a closed c
   const other = listen();
   other.conn.close();
   assert.equal(await other.listener.accept(), null);
+});
+
+Deno.test("KcpListener: drops are logged with their KcpError code, 1st, 10th, 100th… only", () => {
+  const lines: string[] = [];
+  const logger = new Logger((line) => lines.push(line));
+  const { listener } = listen({ logger });
+  for (let i = 0; i < 25; i++) listener.packetInput(new Uint8Array(5), "198.51.100.7:4000");
+  assert.equal(listener.stats.dropped["short-packet"], 25);
+  assert.equal(lines.length, 2);
+  assert.match(lines[0], /dropped packet from .*: short-packet: 5-byte packet \(1 so far\)/);
+  assert.match(lines[1], /\(10 so far\)/);
+  assert.ok(!lines[0].includes("198.51.100.7"), "addresses are scrubbed by the logger");
+  listener.close();
 });

@@ -1,6 +1,7 @@
 /** KcpSession and KcpListener over in-memory packet links: whole streams, back-pressure, bounds, close. */
 import assert from "node:assert/strict";
 import { KcpListener } from "../../lib/kcp/listener.ts";
+import { SNOWFLAKE_KCP_OPTIONS } from "../../lib/kcp/options.ts";
 import { receiveMemoryBound } from "../../lib/kcp/receive_buffer.ts";
 import { KcpSession, randomConv } from "../../lib/kcp/session.ts";
 import { memoryPacketPair } from "../../lib/net/memory.ts";
@@ -139,4 +140,24 @@ Deno.test("randomConv: 32-bit values that differ", () => {
   const convs = new Set(Array.from({ length: 100 }, randomConv));
   assert.ok(convs.size > 95);
   for (const conv of convs) assert.ok(Number.isInteger(conv) && conv >= 0 && conv < 2 ** 32);
+});
+
+Deno.test("KcpSession in message mode: each write is cut into mss-sized messages, one per read (kcp-go)", async () => {
+  const [clientConn, serverConn] = memoryPacketPair(64, ["client", "server"]);
+  const kcp = { ...SNOWFLAKE_KCP_OPTIONS, streamMode: false };
+  const listener = new KcpListener(serverConn, { kcp, ownConn: true });
+  const client = KcpSession.dial(clientConn, "server", { kcp, ownConn: true });
+  const data = new Prng(4).bytes(3000);
+  await client.write(data);
+  const server = (await listener.accept())!;
+  const sizes = [];
+  for (let got = 0; got < data.length;) {
+    const chunk = (await server.read())!;
+    assert.deepEqual(chunk, data.subarray(got, got + chunk.length));
+    sizes.push(chunk.length);
+    got += chunk.length;
+  }
+  assert.deepEqual(sizes, [1376, 1376, 248]);
+  client.close();
+  listener.close();
 });
