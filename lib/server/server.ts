@@ -9,7 +9,7 @@
 
 import { type Clock, systemClock } from "../util/clock.ts";
 import type { Logger, LogSink } from "../util/log.ts";
-import type { WebSocketConn } from "../websocket/websocket_conn.ts";
+import type { WebSocketConn, WebSocketConnOptions } from "../websocket/websocket_conn.ts";
 import type { TurbotunnelBackend } from "./backend.ts";
 import { CLIENT_ID_ADDR_MAP_CAPACITY } from "./client_id_addr_map.ts";
 import { newCarrierCounters, newTunnelCounters, sumTunnelCounters } from "./counters.ts";
@@ -57,6 +57,8 @@ export interface ServerConfig {
   /** Deadlines and timeouts of carriers (tests shorten them). */
   preambleTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** WebSocket buffer bounds and write-stall timeout. */
+  websocket?: WebSocketConnOptions;
 }
 
 export interface SnowflakeServer {
@@ -112,6 +114,7 @@ export function startSnowflakeServer(config: ServerConfig): SnowflakeServer {
     preambleTimeoutMs: config.preambleTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
     maxConnections: config.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    websocket: config.websocket,
     track(conn, carrier) {
       carriers.set(conn, carrier);
       carrier.finally(() => carriers.delete(conn));
@@ -135,10 +138,15 @@ export function startSnowflakeServer(config: ServerConfig): SnowflakeServer {
     throw error;
   }
 
-  const snapshot = async (): Promise<StatsSnapshot> => ({
-    carrier: { ...carrierCounters },
-    tunnel: sumTunnelCounters([await backend.counters(), legacyCounters]),
-  });
+  // Byte counts of finished carriers are in carrierCounters; open ones are added live.
+  const snapshot = async (): Promise<StatsSnapshot> => {
+    const carrier = { ...carrierCounters };
+    for (const conn of carriers.keys()) {
+      carrier.bytesFromClients += conn.bytesRead;
+      carrier.bytesToClients += conn.bytesWritten;
+    }
+    return { carrier, tunnel: sumTunnelCounters([await backend.counters(), legacyCounters]) };
+  };
 
   const sweepTimer = setInterval(() => sweeper.sweep(clock.now()), SWEEP_INTERVAL_MS);
   const statsIntervalMs = config.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS;

@@ -34,7 +34,10 @@ export function parseSrcAddr(text: string): SrcAddrRange {
 }
 
 /** A random address inside `range`, as a string for a dialer's local address. */
-export function randomSrcAddr(range: SrcAddrRange, random = crypto.getRandomValues.bind(crypto)): string {
+export function randomSrcAddr(
+  range: SrcAddrRange,
+  random: (bytes: Uint8Array) => Uint8Array = (bytes) => crypto.getRandomValues(bytes),
+): string {
   const out = random(new Uint8Array(range.ip.length));
   for (let i = 0; i < out.length; i++) {
     const networkBits = Math.max(0, Math.min(8, range.bits - 8 * i));

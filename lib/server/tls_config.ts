@@ -34,7 +34,10 @@ export const ACME_UNSUPPORTED =
   "(PEM), or use -disable-tls behind a TLS-terminating proxy";
 
 /** Checks the flags and reads the certificate files; throws {@link TlsConfigError} with what to do. */
-export function resolveTls(flags: TlsFlags, readTextFile = Deno.readTextFileSync): TlsSetup {
+export function resolveTls(
+  flags: TlsFlags,
+  readTextFile: (path: string) => string = Deno.readTextFileSync,
+): TlsSetup {
   const args = new PtArgs();
   if (flags.disableTls) {
     if (flags.certFile || flags.keyFile) {

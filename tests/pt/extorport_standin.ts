@@ -21,6 +21,12 @@ import {
   SERVER_HASH_CONTEXT,
 } from "../../lib/pt/extorport_handshake.ts";
 
+/** Writes all of `bytes` (Deno.Conn.write may write less). */
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+}
+
 /** Reads exact byte counts from a Deno connection. */
 export class ConnReader {
   #buffer: Uint8Array = new Uint8Array(0);
@@ -90,7 +96,7 @@ async function handshake(
 ): Promise<boolean> {
   const conn = reader.conn;
   const cookie = options.cookie!;
-  await conn.write(new Uint8Array([...(options.authTypes ?? [1]), 0]));
+  await writeAll(conn, new Uint8Array([...(options.authTypes ?? [1]), 0]));
   const chosen = await reader.readExact(33);
   if (!chosen) return (session.error = "EOF before auth type", false);
   if (chosen[0] !== 1) return (session.error = `client chose auth type ${chosen[0]}`, false);
@@ -98,12 +104,12 @@ async function handshake(
   const serverNonce = new Uint8Array(randomBytes(32));
   const serverHash = extOrPortHash(cookie, SERVER_HASH_CONTEXT, clientNonce, serverNonce);
   if (options.badServerHash) serverHash[0] ^= 1;
-  await conn.write(concat([serverHash, serverNonce]));
+  await writeAll(conn, concat([serverHash, serverNonce]));
   const clientHash = await reader.readExact(32);
   if (!clientHash) return (session.error = "EOF before client hash", false);
   const expected = extOrPortHash(cookie, CLIENT_HASH_CONTEXT, clientNonce, serverNonce);
   session.clientHashOk = toHex(clientHash) === toHex(expected);
-  await conn.write(new Uint8Array([session.clientHashOk ? 1 : 0]));
+  await writeAll(conn, new Uint8Array([session.clientHashOk ? 1 : 0]));
   if (!session.clientHashOk) return (session.error = "client hash mismatch", false);
   for (;;) {
     const header = await reader.readExact(4);
@@ -116,7 +122,7 @@ async function handshake(
     else if (cmd === EXT_OR_CMD_TRANSPORT) session.transport = new TextDecoder().decode(body);
     else if (cmd === EXT_OR_CMD_DONE) break;
   }
-  await conn.write(encodeExtOrCommand(options.deny ? EXT_OR_CMD_DENY : EXT_OR_CMD_OKAY));
+  await writeAll(conn, encodeExtOrCommand(options.deny ? EXT_OR_CMD_DENY : EXT_OR_CMD_OKAY));
   return !options.deny;
 }
 

@@ -16,6 +16,8 @@ import { TOKEN } from "../../lib/turbotunnel/consts.ts";
 import { RedialPacketConn } from "../../lib/turbotunnel/redial_packet_conn.ts";
 import { dialWebSocket, type WebSocketConn } from "../../lib/websocket/websocket_conn.ts";
 
+const CARRIER_SEND_QUEUE = 2048;
+
 export interface TurbotunnelClient {
   clientId: ClientId;
   stream: SmuxStream;
@@ -39,7 +41,8 @@ export async function openTurbotunnelClient(
     carriers.push(ws);
     await ws.write(TOKEN.slice());
     await ws.write(clientId.bytes.slice());
-    return encapsulationPacketConn(ws, "server", { maxPacketSize: 1500 });
+    // A deep send queue: RedialPacketConn hands over KCP's bursts without waiting, and the default (64) drops most.
+    return encapsulationPacketConn(ws, "server", { maxPacketSize: 1500, sendQueueSize: CARRIER_SEND_QUEUE });
   }, { minRedialIntervalMs: 100 });
   const kcp = KcpSession.dial(redial, "server");
   const smux = SmuxSession.client(kcp);

@@ -56,14 +56,43 @@ export class RawWebSocket {
     return this.writeRaw(RawWebSocket.frame(payload, opcode));
   }
 
-  /** Reads until EOF or error; resolves with the byte count (unparsed frames). */
+  /**
+   * Reads frames until the server's close frame (answered, then the socket is
+   * closed), EOF or an error; resolves with the payload bytes received.
+   */
   async readToEnd(): Promise<number> {
-    let total = this.leftover.length;
-    const buffer = new Uint8Array(64 * 1024);
+    let buffer: Uint8Array = this.leftover;
+    let payload = 0;
+    const chunk = new Uint8Array(64 * 1024);
     for (;;) {
-      const n = await this.conn.read(buffer).catch(() => null);
-      if (n === null) return total;
-      total += n;
+      // Parse every whole frame in the buffer (server frames are not masked).
+      for (;;) {
+        if (buffer.length < 2) break;
+        let length = buffer[1] & 0x7f;
+        let offset = 2;
+        if (length === 126) {
+          if (buffer.length < 4) break;
+          length = (buffer[2] << 8) | buffer[3];
+          offset = 4;
+        } else if (length === 127) {
+          if (buffer.length < 10) break;
+          length = Number(new DataView(buffer.buffer, buffer.byteOffset + 2, 8).getBigUint64(0));
+          offset = 10;
+        }
+        if (buffer.length < offset + length) break;
+        const opcode = buffer[0] & 0x0f;
+        if (opcode === 8) {
+          await this.writeRaw(RawWebSocket.frame(buffer.slice(offset, offset + Math.min(length, 2)), 8))
+            .catch(() => {});
+          this.close();
+          return payload;
+        }
+        payload += length;
+        buffer = buffer.subarray(offset + length);
+      }
+      const n = await this.conn.read(chunk).catch(() => null);
+      if (n === null) return payload;
+      buffer = concat([buffer, chunk.subarray(0, n)]);
     }
   }
 

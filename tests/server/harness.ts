@@ -1,0 +1,86 @@
+/**
+ * An in-process server for tests: startSnowflakeServer with plain ws://, a
+ * stand-in ORPort/ExtORPort behind it, and the log captured as lines.
+ */
+
+import { type ServerConfig, type SnowflakeServer, startSnowflakeServer } from "../../lib/server/server.ts";
+import { formatAuthCookie } from "../../lib/pt/auth_cookie.ts";
+import { Logger } from "../../lib/util/log.ts";
+import { type StandIn, type StandInOptions, startExtOrPortStandIn } from "../pt/extorport_standin.ts";
+
+export const LOOPBACK = new Uint8Array([127, 0, 0, 1]);
+
+export interface TestServer {
+  server: SnowflakeServer;
+  standIn: StandIn;
+  /** Log lines without their timestamps. */
+  lines: string[];
+  url: string;
+  /** Resolves once a log line matches `pattern` (checked every 20 ms, up to `ms`). */
+  waitForLine(pattern: RegExp, ms?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts a stand-in (ExtORPort when `standIn.cookie` is set) and a server in front of it. */
+export async function startTestServer(
+  standInOptions: StandInOptions = {},
+  overrides: Partial<ServerConfig> = {},
+): Promise<TestServer> {
+  const standIn = startExtOrPortStandIn(standInOptions);
+  let cookiePath: string | undefined;
+  if (standInOptions.cookie) {
+    cookiePath = await Deno.makeTempFile();
+    await Deno.writeFile(cookiePath, formatAuthCookie(standInOptions.cookie));
+  }
+  const lines: string[] = [];
+  const sink = (line: string) => void lines.push(line.replace(/^\S+ \S+ /, ""));
+  const server = startSnowflakeServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    tor: {
+      target: cookiePath
+        ? { extendedOrAddr: { ip: LOOPBACK, port: standIn.port }, authCookiePath: cookiePath }
+        : { orAddr: { ip: LOOPBACK, port: standIn.port } },
+    },
+    numTurbotunnel: 1,
+    legacy: true,
+    logger: new Logger(sink),
+    logSink: sink,
+    unsafeLogging: false,
+    verbose: false,
+    statsIntervalMs: 0,
+    ...overrides,
+  });
+  return {
+    server,
+    standIn,
+    lines,
+    url: `ws://127.0.0.1:${server.port}/`,
+    async waitForLine(pattern, ms = 10_000) {
+      for (let waited = 0; waited < ms; waited += 20) {
+        const line = lines.find((l) => pattern.test(l));
+        if (line) return line;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`no log line matched ${pattern} in ${ms} ms; log:\n${lines.join("\n")}`);
+    },
+    async close() {
+      await server.close();
+      await standIn.close();
+      if (cookiePath) await Deno.remove(cookiePath);
+    },
+  };
+}
+
+/** SHA-256 of `bytes` as hex. */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** `n` pseudo-random bytes (crypto.getRandomValues in 64 KiB pieces). */
+export function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
+  return out;
+}

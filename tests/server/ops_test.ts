@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { newCarrierCounters, newTunnelCounters, sumTunnelCounters } from "../../lib/server/counters.ts";
+import { DeadlineSweeper } from "../../lib/server/deadline_sweeper.ts";
+import { LogLimiter } from "../../lib/server/log_limiter.ts";
+import { formatPrometheus, metricsHandler } from "../../lib/server/metrics.ts";
+import { formatStatsLine } from "../../lib/server/stats_line.ts";
+import { upgradeProblem } from "../../lib/server/handler.ts";
+import { Logger } from "../../lib/util/log.ts";
+
+Deno.test("DeadlineSweeper: expires only what is due, once; extending works", () => {
+  const sweeper = new DeadlineSweeper();
+  const fired: string[] = [];
+  const a = sweeper.add({ at: 100, onExpire: () => fired.push("a") });
+  sweeper.add({ at: 200, onExpire: () => fired.push("b") });
+  const c = sweeper.add({ at: 50, onExpire: () => fired.push("c") });
+  sweeper.remove(c);
+  assert.equal(sweeper.sweep(99), 0);
+  a.at = 150; // progress pushes the deadline
+  assert.equal(sweeper.sweep(120), 0);
+  assert.equal(sweeper.sweep(200), 2);
+  assert.deepEqual(fired, ["a", "b"]);
+  assert.equal(sweeper.sweep(1000), 0);
+  assert.equal(sweeper.size, 0);
+});
+
+Deno.test("LogLimiter: a burst per kind per window, then a count of what was suppressed", () => {
+  const lines: string[] = [];
+  const limiter = new LogLimiter(new Logger((line) => lines.push(line.replace(/^\S+ \S+ /, ""))), 2, 1000);
+  for (let i = 0; i < 5; i++) limiter.info("bad", `bad ${i}`, 10);
+  limiter.info("other", "other 0", 20);
+  limiter.info("bad", "bad later", 1500);
+  assert.deepEqual(lines, [
+    "bad 0",
+    "bad 1",
+    "other 0",
+    '(3 more "bad" lines suppressed in the last 1 s)',
+    "bad later",
+  ]);
+});
+
+Deno.test("stats line and Prometheus text", async () => {
+  const before = { carrier: newCarrierCounters(), tunnel: newTunnelCounters() };
+  const now = { carrier: newCarrierCounters(), tunnel: newTunnelCounters() };
+  Object.assign(now.carrier, {
+    connections: 10,
+    connectionsOpen: 3,
+    turbotunnel: 7,
+    legacy: 1,
+    refused: 2,
+    withClientIp: 6,
+    bytesFromClients: 2_500_000,
+    bytesToClients: 10_000_000,
+  });
+  Object.assign(now.tunnel, {
+    sessionsAccepted: 5,
+    sessionsOpen: 2,
+    streamsAccepted: 6,
+    streamsOpen: 2,
+    torFailures: 1,
+  });
+  const line = formatStatsLine(before, now, 86400);
+  assert.match(line, /^in the past 86400 s, 6\/10 connections had client_ip; /);
+  assert.match(line, /connections: 7 turbotunnel, 1 legacy, 2 refused, 3 open;/);
+  assert.match(line, /sessions: 5 new, 0 refused, 2 open; streams: 6 new, 1 failed to reach tor, 2 open;/);
+  assert.match(line, /bytes: 2\.5 MB from clients, 10\.0 MB to clients/);
+
+  const text = formatPrometheus(now);
+  assert.match(text, /^# HELP snowflake_server_websocket_connections_total /m);
+  assert.match(text, /^snowflake_server_websocket_connections_total\{mode="turbotunnel"\} 7$/m);
+  assert.match(text, /^snowflake_server_sessions_open 2$/m);
+  assert.match(text, /^# TYPE snowflake_server_streams_open gauge$/m);
+  const handler = metricsHandler(() => Promise.resolve(now));
+  const response = await handler(new Request("http://server/metrics"));
+  assert.equal(response.status, 200);
+  assert.equal(await response.text(), text);
+  const missing = await handler(new Request("http://server/other"));
+  assert.equal(missing.status, 404);
+  await missing.body?.cancel();
+
+  const total = sumTunnelCounters([now.tunnel, now.tunnel]);
+  assert.equal(total.streamsAccepted, 12);
+});
+
+Deno.test("upgradeProblem: gorilla/websocket's answers to non-upgrade requests", () => {
+  const upgrade = {
+    connection: "keep-alive, Upgrade",
+    upgrade: "websocket",
+    "sec-websocket-version": "13",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+  };
+  assert.equal(upgradeProblem(new Request("http://s/", { headers: upgrade })), null);
+  assert.equal(upgradeProblem(new Request("http://s/", { method: "POST", headers: upgrade }))?.[0], 405);
+  for (const drop of Object.keys(upgrade)) {
+    const headers: Record<string, string> = { ...upgrade };
+    delete headers[drop];
+    assert.equal(upgradeProblem(new Request("http://s/", { headers }))?.[0], 400, drop);
+  }
+  assert.equal(
+    upgradeProblem(new Request("http://s/", { headers: { ...upgrade, "sec-websocket-version": "8" } }))?.[0],
+    400,
+  );
+  void newCarrierCounters;
+});
