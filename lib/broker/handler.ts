@@ -22,7 +22,6 @@ import {
   LEGACY_NAT_HEADER,
 } from "../messages/client_poll.ts";
 import { decodeAmpPath } from "../messages/amp_path.ts";
-import { encodeAmpArmor } from "../messages/amp_armor.ts";
 import type { MessageError } from "../messages/errors.ts";
 import { NameMatcher } from "../messages/name_matcher.ts";
 import {
@@ -43,6 +42,7 @@ import { formatDebugPage } from "./debug_page.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import type { Rendezvous } from "./rendezvous.ts";
+import { armored, CORS_HEADERS, empty, json, notFound, overCapacity, TEXT, withCors } from "./responses.ts";
 import { type BodyError, READ_LIMIT_BYTES, readBodyLimited } from "./request_body.ts";
 
 export interface BrokerDeps {
@@ -70,13 +70,6 @@ export interface RequestInfo {
 
 export type BrokerHandler = (request: Request, info?: RequestInfo) => Promise<Response>;
 
-const CORS_HEADERS = {
-  "Access-Control-Allow-Origin": "*",
-  "Access-Control-Allow-Headers": "Origin, X-Session-ID",
-};
-const TEXT = "text/plain; charset=utf-8";
-/** Seconds a refused proxy or client is asked to wait before trying again. */
-const RETRY_AFTER_SECONDS = "5";
 /** At most one warning per kind in this interval. */
 const WARNING_INTERVAL_MS = 10_000;
 
@@ -298,38 +291,4 @@ function remoteAddress(info?: RequestInfo): string | undefined {
   const host = info?.remoteAddr?.hostname;
   if (!host) return undefined;
   return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
-}
-
-function withCors(response: Response): Response {
-  for (const [name, value] of Object.entries(CORS_HEADERS)) response.headers.set(name, value);
-  return response;
-}
-
-function json(body: Uint8Array<ArrayBuffer>): Response {
-  // Go sets no Content-Type and sniffing gives text/plain for these bodies.
-  return new Response(body, { headers: { "Content-Type": TEXT } });
-}
-
-function empty(status: number): Response {
-  return new Response(null, { status });
-}
-
-function overCapacity(reason: string): Response {
-  return new Response(`broker at capacity: ${reason}\n`, {
-    status: 503,
-    headers: { "Content-Type": TEXT, "Retry-After": RETRY_AFTER_SECONDS },
-  });
-}
-
-function notFound(headers: Record<string, string>): Response {
-  return new Response("404 page not found\n", {
-    status: 404,
-    headers: { ...headers, "Content-Type": TEXT, "X-Content-Type-Options": "nosniff" },
-  });
-}
-
-function armored(response: { answer?: string; error?: string }): Response {
-  return new Response(encodeAmpArmor(encodeClientPollResponse(response)), {
-    headers: { "Content-Type": "text/html", "Cache-Control": "max-age=15" },
-  });
 }
