@@ -13,7 +13,7 @@ export class Slab {
 }
 
 export class SlabStore {
-  /** Bytes of slabs with a live copy, plus the current slab. */
+  /** Bytes of the slabs that hold a live copy. */
   pinnedBytes = 0;
   #current: Slab | null = null;
 
@@ -24,7 +24,6 @@ export class SlabStore {
   store(data: Uint8Array): Slab {
     let slab = this.#current;
     if (slab === null || slab.bytes.length - slab.used < data.length) {
-      if (slab !== null && slab.live === 0) this.pinnedBytes -= slab.bytes.length;
       slab = this.#current = new Slab(new Uint8Array(Math.max(this.slabBytes, data.length)));
       this.pinnedBytes += slab.bytes.length;
     }
@@ -34,8 +33,10 @@ export class SlabStore {
     return slab;
   }
 
-  /** Marks one copy in `slab` as no longer needed. */
+  /** Marks one copy in `slab` as no longer needed. An emptied slab is let go, the current one too (an idle session holds none). */
   release(slab: Slab): void {
-    if (--slab.live === 0 && slab !== this.#current) this.pinnedBytes -= slab.bytes.length;
+    if (--slab.live > 0) return;
+    this.pinnedBytes -= slab.bytes.length;
+    if (slab === this.#current) this.#current = null;
   }
 }
