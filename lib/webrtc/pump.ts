@@ -4,14 +4,15 @@
  * swrtc_poll drains every ready event in one call and dispatches each by
  * handle, then swrtc_wait (a `nonblocking` FFI call, so it blocks a worker
  * thread, not the event loop) sleeps until the shim queues more. No busy
- * polling, one FFI crossing per batch rather than per message.
+ * polling, one FFI crossing per batch rather than per message. Events of one
+ * handle keep the shim's order (open, then messages, then close).
  *
  * When the last peer connection closes the shim wakes the wait and the loop
  * ends, so an idle binding does not keep the process alive; opening a peer
  * connection starts it again.
  */
 
-import { decodeEvent, type NativeEvent } from "./events.ts";
+import { decodeEvent, EventKind, type NativeEvent } from "./events.ts";
 import type { Native } from "./native.ts";
 
 /** A JS object that receives the events of one native handle. */
@@ -33,6 +34,8 @@ export class EventPump {
   readonly #native: Native;
   readonly #targets = new Map<number, NativeEventTarget>();
   readonly #buffer = new Uint8Array(POLL_BUFFER_SIZE);
+  #offset = 0; // events in #buffer from #offset to #length are not dispatched yet
+  #length = 0;
   #openPeers = 0;
   #running = false;
 
@@ -69,17 +72,28 @@ export class EventPump {
     this.#openPeers--;
   }
 
-  /** Dispatches every event the shim has ready. */
-  drain(): void {
+  /**
+   * Dispatches every event the shim has ready. Returns true when it stopped
+   * early, after an "open" or "datachannel" event: the rest waits for the next
+   * macrotask, so that code which awaits those events (and only then sets
+   * onmessage) runs before the messages that follow them, as with a browser's
+   * one-task-per-event delivery.
+   */
+  drain(): boolean {
     const { symbols, context } = this.#native;
     for (;;) {
-      const length = symbols.swrtc_poll(context, this.#buffer, this.#buffer.length);
-      if (length === 0) return;
-      if (length < 0) throw new RangeError(`WebRTC event of ${-length} bytes exceeds the poll buffer`);
-      for (let offset = 0; offset < length;) {
-        const [event, next] = decodeEvent(this.#buffer, offset, length);
+      if (this.#offset === this.#length) {
+        const length = symbols.swrtc_poll(context, this.#buffer, this.#buffer.length);
+        if (length === 0) return false;
+        if (length < 0) throw new RangeError(`WebRTC event of ${-length} bytes exceeds the poll buffer`);
+        this.#offset = 0;
+        this.#length = length;
+      }
+      while (this.#offset < this.#length) {
+        const [event, next] = decodeEvent(this.#buffer, this.#offset, this.#length);
+        this.#offset = next;
         this.#targets.get(event.handle)?.handleNativeEvent(event);
-        offset = next;
+        if (event.kind === EventKind.ChannelOpen || event.kind === EventKind.PeerDataChannel) return true;
       }
     }
   }
@@ -88,7 +102,10 @@ export class EventPump {
     const { symbols, context } = this.#native;
     try {
       while (this.#openPeers > 0) {
-        this.drain();
+        if (this.drain()) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          continue;
+        }
         if (this.#openPeers === 0) break;
         await symbols.swrtc_wait(context, WAIT_TIMEOUT_MS);
       }

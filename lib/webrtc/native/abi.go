@@ -163,7 +163,7 @@ func swrtc_dc_buffered_amount(dc C.int32_t) C.int32_t {
 //export swrtc_dc_set_buffered_amount_low_threshold
 func swrtc_dc_set_buffered_amount_low_threshold(dc C.int32_t, threshold C.uint32_t) {
 	if c, err := lookupChannel(int32(dc)); err == nil {
-		c.dc.SetBufferedAmountLowThreshold(uint64(threshold))
+		c.setLowThreshold(uint64(threshold))
 	}
 }
 

@@ -28,6 +28,9 @@ type channel struct {
 
 	openOnce  sync.Once
 	closeOnce sync.Once
+
+	mu           sync.Mutex
+	lowThreshold uint64 // bufferedAmountLowThreshold as TS last set it
 }
 
 // channelInfo describes a remote channel in an eventPeerDataChannel event.
@@ -66,11 +69,7 @@ func (p *peer) adopt(dc *webrtc.DataChannel, remote bool) *channel {
 		}
 		p.emit(kind, c.handle, nil, m.Data)
 	})
-	dc.OnBufferedAmountLow(func() {
-		var amount [4]byte
-		binary.LittleEndian.PutUint32(amount[:], uint32(c.bufferedAmount()))
-		p.emit(eventChannelLow, c.handle, nil, amount[:])
-	})
+	dc.OnBufferedAmountLow(c.bufferedAmountLow)
 	dc.OnError(func(err error) {
 		p.emit(eventChannelError, c.handle, nil, []byte(err.Error()))
 	})
@@ -78,10 +77,31 @@ func (p *peer) adopt(dc *webrtc.DataChannel, remote bool) *channel {
 	return c
 }
 
+func (c *channel) bufferedAmountLow() {
+	var amount [4]byte
+	binary.LittleEndian.PutUint32(amount[:], uint32(c.bufferedAmount()))
+	c.peer.emit(eventChannelLow, c.handle, nil, amount[:])
+}
+
+func (c *channel) setLowThreshold(threshold uint64) {
+	c.mu.Lock()
+	c.lowThreshold = threshold
+	c.mu.Unlock()
+	c.dc.SetBufferedAmountLowThreshold(threshold)
+}
+
 // opened reports the open once (after announcing a remote channel, so that
 // TS's "datachannel" event comes first and the channel is already open in it).
 func (c *channel) opened() {
 	c.openOnce.Do(func() {
+		if c.remote {
+			// pion 3.1 drops a low-threshold handler and threshold set on an
+			// accepted channel before it opens: apply them again now.
+			c.mu.Lock()
+			c.dc.SetBufferedAmountLowThreshold(c.lowThreshold)
+			c.mu.Unlock()
+			c.dc.OnBufferedAmountLow(c.bufferedAmountLow)
+		}
 		if c.remote {
 			info, _ := json.Marshal(channelInfo{
 				Label:             c.dc.Label(),

@@ -161,13 +161,6 @@ func run(role string, send, expect, size int) error {
 			close(received)
 		}
 	})
-	dc.SetBufferedAmountLowThreshold(lowWater)
-	dc.OnBufferedAmountLow(func() {
-		select {
-		case low <- struct{}{}:
-		default:
-		}
-	})
 	if dc.ReadyState() != webrtc.DataChannelStateOpen {
 		select {
 		case <-opened:
@@ -175,6 +168,14 @@ func run(role string, send, expect, size int) error {
 			return fmt.Errorf("data channel not open after %v", setupTimeout)
 		}
 	}
+	// Only once open: pion 3.1 forgets both when set on an accepted channel before.
+	dc.SetBufferedAmountLowThreshold(lowWater)
+	dc.OnBufferedAmountLow(func() {
+		select {
+		case low <- struct{}{}:
+		default:
+		}
+	})
 	start, startCPU := time.Now(), cpuSeconds()
 	if expect == 0 {
 		close(received)
