@@ -298,7 +298,7 @@ export class KcpSession implements ByteConn {
         const data = writer.data;
         writer.data = null;
         this.#admit(data);
-        if (!this.#canWrite()) return;
+        if (this.#isClosed || !this.#canWrite()) return; // a failed send closes the session and rejects the writers
       }
       this.#writers.shift();
       writer.resolve();
