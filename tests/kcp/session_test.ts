@@ -8,7 +8,7 @@ import { memoryPacketPair } from "../../lib/net/memory.ts";
 import { ConnClosedError } from "../../lib/net/packet_conn.ts";
 import { concat } from "../../lib/util/bytes.ts";
 import { Prng } from "../util/netem.ts";
-import { packetOf, sha256 } from "./helpers.ts";
+import { packetOf, RecordingPacketConn, sha256 } from "./helpers.ts";
 
 /** Resolves once `condition()` holds, checking every few ms; fails after `limitMs`. */
 async function until(condition: () => boolean, what: string, limitMs = 5000): Promise<void> {
@@ -160,4 +160,21 @@ Deno.test("KcpSession in message mode: each write is cut into mss-sized messages
   assert.deepEqual(sizes, [1376, 1376, 248]);
   client.close();
   listener.close();
+});
+
+Deno.test("KcpSession: a send that fails closes the session; a dialed session closes when its conn ends", async () => {
+  const conn = new RecordingPacketConn();
+  const session = new KcpSession(conn, "peer", 1);
+  conn.closed = true; // writeTo now throws ConnClosedError
+  await session.write(new Uint8Array(10));
+  await session.closed;
+  await assert.rejects(session.write(new Uint8Array(1)), ConnClosedError);
+
+  const [a, b] = memoryPacketPair(16);
+  const dialed = KcpSession.dial(a, "b");
+  const reading = dialed.read();
+  a.close();
+  assert.equal(await reading, null);
+  await dialed.closed;
+  b.close();
 });
