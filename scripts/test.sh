@@ -24,6 +24,7 @@ step "deno fmt --check" deno fmt --check
 step "deno lint" deno lint
 step "deno check" deno task check
 if [[ -f scripts/build-ffi.sh ]]; then step "build:ffi" bash scripts/build-ffi.sh; fi
+step "build:interop" bash scripts/build-interop.sh # the Go KCP+smux peer of tests/interop/
 
 junit=$(mktemp)
 echo "== deno test" >&2

@@ -52,6 +52,8 @@ export interface PeerOptions {
   lingerMs?: number;
   /** The peer exits with status 2 after this long. */
   timeoutMs?: number;
+  /** sha256 both ways (default); off in benches, where hashing would swamp the CPU figures. */
+  verify?: boolean;
 }
 
 export class PeerProcess {
@@ -84,6 +86,7 @@ export class PeerProcess {
       `-seed=${options.seed ?? 1}`,
       `-linger=${options.lingerMs ?? 1000}ms`,
       `-timeout=${options.timeoutMs ?? 60_000}ms`,
+      `-verify=${options.verify ?? true}`,
     ];
     if (options.addr) args.push(`-addr=${options.addr}`);
     let command: string;

@@ -37,6 +37,7 @@ const FLAGS = {
   "fin-wait": { type: "duration", default: 10_000, help: "how long the server waits for the client's FIN" },
   timeout: { type: "duration", default: 120_000, help: "give up (exit 2) after this long" },
   queue: { type: "int", default: 1024, help: "memory mode: packet queue capacity per direction" },
+  verify: { type: "bool", default: true, help: "sha256 both ways (false: all-zero digests, for benches)" },
 } as const;
 
 interface PeerReport extends TransferReport {
@@ -64,6 +65,7 @@ async function main(args: string[]): Promise<number> {
   const recv = Number(values.recv) < 0 ? send : Number(values.recv);
   const loss = Number(values.loss);
   const seed = Number(values.seed);
+  const verify = Boolean(values.verify);
   const timer = setTimeout(() => {
     console.error(`ts_peer: timed out after ${values.timeout} ms`);
     Deno.exit(2);
@@ -80,7 +82,7 @@ async function main(args: string[]): Promise<number> {
         console.log(`listening ${udp.localAddr}`);
         const conn = wrap(udp);
         const endpoint = await acceptEndpoint(conn);
-        const result = await serverTransfer(endpoint.stream, data, recv, Number(values["fin-wait"]));
+        const result = await serverTransfer(endpoint.stream, data, recv, Number(values["fin-wait"]), verify);
         await sleep(Number(values.linger));
         report = finishReport(mode, result, endpoint.kcp.conv, endpoint.stream.id, conn);
         endpoint.close();
@@ -93,7 +95,7 @@ async function main(args: string[]): Promise<number> {
         const udp = await listenUdp();
         const conn = wrap(udp);
         const endpoint = await dialEndpoint(conn, String(values.addr));
-        const result = await clientTransfer(endpoint.stream, data, recv, Number(values.linger));
+        const result = await clientTransfer(endpoint.stream, data, recv, Number(values.linger), verify);
         report = finishReport(mode, result, endpoint.kcp.conv, endpoint.stream.id, conn);
         endpoint.close();
         udp.close();
@@ -102,7 +104,7 @@ async function main(args: string[]): Promise<number> {
       }
       case "memory":
         console.log("ready");
-        report = await runMemory(data, loss, seed, Number(values.queue));
+        report = await runMemory(data, loss, seed, Number(values.queue), verify);
         break;
       default:
         console.error("ts_peer: -mode must be client, server or memory");
@@ -120,19 +122,25 @@ async function main(args: string[]): Promise<number> {
 }
 
 /** Moves `data` from our client to our server over an in-memory link, loss on the client's end; the client's report. */
-async function runMemory(data: Uint8Array, loss: number, seed: number, queue: number): Promise<PeerReport> {
+async function runMemory(
+  data: Uint8Array,
+  loss: number,
+  seed: number,
+  queue: number,
+  verify: boolean,
+): Promise<PeerReport> {
   const [a, b] = memoryPacketPair(queue, ["client", "server"]);
   const clientConn = loss > 0 ? new LossyPacketConn(a, loss, seed) : a;
   const serverSide = acceptEndpoint(b).then(async (endpoint) => {
     try {
-      return await serverTransfer(endpoint.stream, new Uint8Array(0), data.length, 10_000);
+      return await serverTransfer(endpoint.stream, new Uint8Array(0), data.length, 10_000, verify);
     } finally {
       endpoint.close();
     }
   });
   const endpoint = await dialEndpoint(clientConn, "server");
   try {
-    const result = await clientTransfer(endpoint.stream, data, 0, 0);
+    const result = await clientTransfer(endpoint.stream, data, 0, 0, verify);
     const server = await serverSide;
     if (!server.finReceived || server.received !== data.length) {
       throw new Error("server did not get the whole stream and its FIN");
