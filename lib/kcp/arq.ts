@@ -114,7 +114,7 @@ export class Arq {
       limits.maxRecvBytes ?? Infinity,
       initialSn,
     );
-    this.#writer = new PacketWriter(this.options.mtu);
+    this.#writer = new PacketWriter(this.conv, this.options.mtu);
   }
 
   /** Oldest unacknowledged sn (snd_una). */
@@ -261,7 +261,7 @@ export class Arq {
   flush(now: number, out: (packet: Uint8Array) => void, ackOnly = false): number {
     this.#flushNeeded = false;
     const current = now >>> 0;
-    const { conv, options } = this;
+    const options = this.options;
     const writer = this.#writer;
     writer.out = out;
     const wnd = this.#receive.wndUnused();
@@ -276,8 +276,7 @@ export class Arq {
       if (timediff(sn, una) >= 0 || i === ackCount - 1) {
         lastSn = sn;
         lastTs = this.#ackTs[i];
-        writer.makeSpace(SEGMENT_HEADER_SIZE);
-        writer.header(conv, CMD_ACK, 0, wnd, lastTs, lastSn, una, 0);
+        writer.segment(CMD_ACK, 0, wnd, lastTs, lastSn, una, EMPTY);
       }
     }
     this.#ackCount = 0;
@@ -289,12 +288,10 @@ export class Arq {
     this.#updateProbe(current);
     // WASK/WINS carry the last written ACK's sn and ts: a quirk of kcp-go's segment template (§3.3)
     if (this.#probe & ASK_SEND) {
-      writer.makeSpace(SEGMENT_HEADER_SIZE);
-      writer.header(conv, CMD_WASK, 0, wnd, lastTs, lastSn, una, 0);
+      writer.segment(CMD_WASK, 0, wnd, lastTs, lastSn, una, EMPTY);
     }
     if (this.#probe & ASK_TELL) {
-      writer.makeSpace(SEGMENT_HEADER_SIZE);
-      writer.header(conv, CMD_WINS, 0, wnd, lastTs, lastSn, una, 0);
+      writer.segment(CMD_WINS, 0, wnd, lastTs, lastSn, una, EMPTY);
     }
     this.#probe = 0;
 
@@ -333,10 +330,7 @@ export class Arq {
         segment.resendts = (current + segment.rto) >>> 0;
         segment.xmit++;
         segment.ts = current;
-        const data = segment.data;
-        writer.makeSpace(SEGMENT_HEADER_SIZE + data.length);
-        writer.header(conv, CMD_PUSH, segment.frg, wnd, current, segment.sn, una, data.length);
-        writer.data(data);
+        writer.segment(CMD_PUSH, segment.frg, wnd, current, segment.sn, una, segment.data);
       }
       const due = timediff(segment.resendts, current);
       if (due > 0 && due < minRto) minRto = due;

@@ -6,8 +6,8 @@
  * and an idle session holds no buffer. Each emitted view is never written again
  * (the PacketConn owns it); a slab lives as long as any packet cut from it.
  *
- * Sharing is safe because a packet is built synchronously between the first
- * `makeSpace` and `emit`, and nothing in between can run another writer.
+ * Sharing is safe because a packet is built synchronously between its first
+ * `segment` and `emit`, and nothing in between can run another writer.
  */
 
 import { SEGMENT_HEADER_SIZE, writeHeader } from "./segment.ts";
@@ -21,11 +21,23 @@ export class PacketWriter {
   /** Receives each finished packet. */
   out: (packet: Uint8Array) => void = () => {};
 
-  constructor(readonly mtu: number) {}
+  constructor(readonly conv: number, readonly mtu: number) {}
 
-  /** Emits the current packet first if `bytes` more would not fit in the MTU (kcp-go makeSpace); starts a packet if none. */
-  makeSpace(bytes: number): void {
-    if (this.#start >= 0 && shared.end - this.#start + bytes > this.mtu) this.emit();
+  /**
+   * Appends one segment of this conversation; first emits the current packet if
+   * the segment would not fit in the MTU with it (kcp-go makeSpace).
+   */
+  segment(
+    cmd: number,
+    frg: number,
+    wnd: number,
+    ts: number,
+    sn: number,
+    una: number,
+    data: Uint8Array,
+  ): void {
+    const size = SEGMENT_HEADER_SIZE + data.length;
+    if (this.#start >= 0 && shared.end - this.#start + size > this.mtu) this.emit();
     if (this.#start < 0) {
       if (shared.slab.length - shared.end < this.mtu) {
         shared.slab = new Uint8Array(SLAB_BYTES);
@@ -33,27 +45,9 @@ export class PacketWriter {
       }
       this.#start = shared.end;
     }
-  }
-
-  /** Appends a segment header; call {@link makeSpace} first. */
-  header(
-    conv: number,
-    cmd: number,
-    frg: number,
-    wnd: number,
-    ts: number,
-    sn: number,
-    una: number,
-    len: number,
-  ): void {
-    writeHeader(shared.slab, shared.end, conv, cmd, frg, wnd, ts, sn, una, len);
-    shared.end += SEGMENT_HEADER_SIZE;
-  }
-
-  /** Appends payload bytes after a header. */
-  data(bytes: Uint8Array): void {
-    shared.slab.set(bytes, shared.end);
-    shared.end += bytes.length;
+    writeHeader(shared.slab, shared.end, this.conv, cmd, frg, wnd, ts, sn, una, data.length);
+    shared.slab.set(data, shared.end + SEGMENT_HEADER_SIZE);
+    shared.end += size;
   }
 
   /** Hands the current packet, if any, to {@link out}. */
@@ -61,6 +55,6 @@ export class PacketWriter {
     if (this.#start < 0) return;
     const packet = shared.slab.subarray(this.#start, shared.end);
     this.#start = -1;
-    if (packet.length > 0) this.out(packet);
+    this.out(packet);
   }
 }
