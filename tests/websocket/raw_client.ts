@@ -7,11 +7,13 @@
 import { concat } from "../../lib/util/bytes.ts";
 
 export class RawWebSocket {
-  private constructor(readonly conn: Deno.TcpConn, readonly leftover: Uint8Array) {}
+  private constructor(readonly conn: Deno.Conn, readonly leftover: Uint8Array) {}
 
-  /** Opens `path` on 127.0.0.1:`port` and completes the upgrade handshake. */
-  static async connect(port: number, path = "/"): Promise<RawWebSocket> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  /** Opens `path` on 127.0.0.1:`port` (over TLS when `caCerts` are given) and completes the upgrade handshake. */
+  static async connect(port: number, path = "/", caCerts?: string[]): Promise<RawWebSocket> {
+    const conn = caCerts
+      ? await Deno.connectTls({ hostname: "localhost", port, caCerts })
+      : await Deno.connect({ hostname: "127.0.0.1", port });
     const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
     const request = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
       `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
