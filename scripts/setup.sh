@@ -17,6 +17,7 @@ APT_PACKAGES=(
   tor-geoipdb
   iproute2
   util-linux
+  openssl
 )
 
 if ! command -v deno >/dev/null 2>&1 || [[ "$(deno --version | head -n1)" != "deno ${DENO_VERSION} "* ]]; then
