@@ -15,7 +15,7 @@ import { startServerProcess } from "./server_process.ts";
 
 const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
 
-async function echoStandIn() {
+function echoStandIn() {
   return startExtOrPortStandIn({
     async onData(conn, reader) {
       for (let chunk = await reader.readSome(); chunk; chunk = await reader.readSome()) {
@@ -26,7 +26,7 @@ async function echoStandIn() {
 }
 
 Deno.test("e2e server PT: VERSION, STATUS, SMETHOD with ARGS, SMETHOD-ERROR for other methods, SMETHODS DONE", async () => {
-  const standIn = await echoStandIn();
+  const standIn = echoStandIn();
   const server = await startServerProcess({
     orPort: standIn.port,
     env: {
@@ -105,7 +105,7 @@ Deno.test("e2e server flags: -version, unknown flags, and ACME refused with an e
 
 Deno.test("e2e server: TLS from -cert/-key; SMETHOD ARGS carry hostname= and tls=yes", async () => {
   const dir = await Deno.makeTempDir();
-  const standIn = await echoStandIn();
+  const standIn = echoStandIn();
   try {
     const openssl = await new Deno.Command("openssl", {
       args: [
@@ -158,7 +158,7 @@ Deno.test("e2e server: TLS from -cert/-key; SMETHOD ARGS carry hostname= and tls
 });
 
 Deno.test("e2e server: num-turbotunnel=2 (Web Workers) serves several clients; metrics count them", async () => {
-  const standIn = await echoStandIn();
+  const standIn = echoStandIn();
   const server = await startServerProcess({
     orPort: standIn.port,
     transportOptions: "snowflake:num-turbotunnel=2",
