@@ -49,7 +49,7 @@ export function encodeClientPollRequest(request: {
   offer: string;
   nat: string;
   fingerprint?: string;
-}): Uint8Array {
+}): Uint8Array<ArrayBuffer> {
   const body = goJsonObject([
     ["offer", request.offer],
     ["nat", request.nat],
@@ -96,12 +96,12 @@ export function decodeLegacyClientPollRequest(body: Uint8Array, natHeader: strin
 export function encodeLegacyClientPollRequest(
   offer: string,
   nat: string,
-): { body: Uint8Array; headers: Record<string, string> } {
+): { body: Uint8Array<ArrayBuffer>; headers: Record<string, string> } {
   return { body: encoder.encode(offer), headers: { [LEGACY_NAT_HEADER]: nat } };
 }
 
 /** `{"answer":...}` or `{"error":...}` (Go `omitempty`: empty fields are left out). */
-export function encodeClientPollResponse(response: ClientPollResponse): Uint8Array {
+export function encodeClientPollResponse(response: ClientPollResponse): Uint8Array<ArrayBuffer> {
   const entries: [string, string][] = [];
   if (response.answer) entries.push(["answer", response.answer]);
   if (response.error) entries.push(["error", response.error]);
@@ -121,7 +121,7 @@ export function decodeClientPollResponse(body: Uint8Array | string): ClientPollR
 /** Broker side of a legacy reply: the answer with 200, or an empty 503 / 504 (other errors: 500). */
 export function encodeLegacyClientPollResponse(response: ClientPollResponse): {
   status: number;
-  body: Uint8Array;
+  body: Uint8Array<ArrayBuffer>;
 } {
   if (!response.error && response.answer) return { status: 200, body: encoder.encode(response.answer) };
   switch (response.error) {

@@ -21,7 +21,7 @@ export interface ProxyAnswerRequest {
 
 const encoder = new TextEncoder();
 
-export function encodeProxyAnswerRequest(request: { sid: string; answer: string }): Uint8Array {
+export function encodeProxyAnswerRequest(request: { sid: string; answer: string }): Uint8Array<ArrayBuffer> {
   return encoder.encode(
     goJsonObject([["Version", PROXY_VERSION], ["Sid", request.sid], ["Answer", request.answer]]),
   );
@@ -37,7 +37,7 @@ export function decodeProxyAnswerRequest(body: Uint8Array | string): ProxyAnswer
 }
 
 /** `{"Status":"success"}` or `{"Status":"client gone"}`. */
-export function encodeProxyAnswerResponse(success: boolean): Uint8Array {
+export function encodeProxyAnswerResponse(success: boolean): Uint8Array<ArrayBuffer> {
   return encoder.encode(goJsonObject([["Status", success ? STATUS_SUCCESS : STATUS_CLIENT_GONE]]));
 }
 

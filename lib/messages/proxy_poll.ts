@@ -54,7 +54,7 @@ export function encodeProxyPollRequest(request: {
   nat: string;
   clients: number;
   acceptedRelayPattern: string;
-}): Uint8Array {
+}): Uint8Array<ArrayBuffer> {
   return encoder.encode(goJsonObject([
     ["Sid", request.sid],
     ["Version", PROXY_VERSION],
@@ -97,7 +97,7 @@ export function decodeProxyPollRequest(body: Uint8Array | string): ProxyPollRequ
 }
 
 /** The broker's reply; Go writes all four keys, empty ones included. */
-export function encodeProxyPollResponse(response: ProxyPollResponse): Uint8Array {
+export function encodeProxyPollResponse(response: ProxyPollResponse): Uint8Array<ArrayBuffer> {
   return encoder.encode(goJsonObject([
     ["Status", response.status],
     ["Offer", response.offer],
