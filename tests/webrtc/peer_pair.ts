@@ -98,7 +98,7 @@ export async function runPeerPair(options: PairOptions): Promise<{ offer: PeerRe
   const { offerSends, answerSends, size } = options;
   const offerer = new PeerProcess(command(options.offer, "offer", offerSends, answerSends, size));
   const answerer = new PeerProcess(command(options.answer, "answer", answerSends, offerSends, size));
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       offerer.kill();

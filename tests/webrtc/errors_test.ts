@@ -1,0 +1,138 @@
+/**
+ * Misuse and bad input give clear errors and never crash the process: bad
+ * SDP, sending on a channel that is not open, double close, calls on a closed
+ * connection, bad configuration, and a missing native library.
+ */
+
+import assert from "node:assert/strict";
+import {
+  MAX_MESSAGE_SIZE,
+  nativeStats,
+  RTCPeerConnection,
+  WebRTCError,
+  WebRTCLibraryError,
+} from "../../lib/webrtc/mod.ts";
+import { connectPair } from "./connect.ts";
+
+const isInvalidState = (error: unknown) =>
+  error instanceof DOMException && error.name === "InvalidStateError";
+
+Deno.test("webrtc: bad SDP is rejected with pion's message", async () => {
+  const pc = new RTCPeerConnection();
+  try {
+    // No remote offer to answer yet.
+    await assert.rejects(pc.createAnswer(), WebRTCError);
+    await assert.rejects(
+      pc.setRemoteDescription({ type: "offer", sdp: "v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n" }),
+      (error: Error) => error instanceof WebRTCError && /ice-ufrag/.test(error.message),
+    );
+    await assert.rejects(
+      pc.setRemoteDescription({ type: "bogus" as "offer", sdp: "v=0" }),
+      (error: Error) => error instanceof TypeError && /bogus/.test(error.message),
+    );
+    // An answer with no offer made: pion's signalling-state error.
+    await assert.rejects(
+      pc.setRemoteDescription({ type: "answer", sdp: "v=0\r\n" }),
+      (error: Error) => error instanceof WebRTCError && /signaling state/.test(error.message),
+    );
+  } finally {
+    pc.close();
+  }
+});
+
+Deno.test("webrtc: send before open, after close, too large or a Blob throws; double close is a no-op", async () => {
+  const waiting = new RTCPeerConnection();
+  const early = waiting.createDataChannel("early");
+  assert.equal(early.readyState, "connecting");
+  assert.throws(() => early.send("x"), isInvalidState);
+  waiting.close();
+  waiting.close();
+  assert.equal(early.readyState, "closed");
+  assert.throws(() => early.send("x"), isInvalidState);
+
+  const pair = await connectPair();
+  try {
+    assert.throws(() => pair.local.send(new Uint8Array(MAX_MESSAGE_SIZE + 1)), TypeError);
+    assert.throws(() => pair.local.send(new Blob(["x"])), TypeError);
+    const closedRemotely = new Promise((resolve) => pair.remote.onclose = resolve);
+    const closedLocally = new Promise((resolve) => pair.local.onclose = resolve);
+    pair.local.close();
+    pair.local.close();
+    assert.equal(pair.local.readyState, "closing");
+    assert.throws(() => pair.local.send("x"), isInvalidState);
+    await Promise.all([closedLocally, closedRemotely]);
+    assert.equal(pair.local.readyState, "closed");
+    assert.equal(pair.remote.readyState, "closed");
+    assert.throws(() => pair.remote.send("x"), isInvalidState);
+    pair.remote.close();
+  } finally {
+    pair.close();
+    pair.close();
+  }
+  assert.equal(nativeStats().handles, 0);
+});
+
+Deno.test("webrtc: a closed connection refuses calls with InvalidStateError", async () => {
+  const pc = new RTCPeerConnection();
+  pc.close();
+  assert.equal(pc.connectionState, "closed");
+  assert.equal(pc.signalingState, "closed");
+  assert.equal(pc.localDescription, null);
+  await assert.rejects(pc.createOffer(), isInvalidState);
+  await assert.rejects(pc.setRemoteDescription({ type: "offer", sdp: "v=0" }), isInvalidState);
+  assert.throws(() => pc.createDataChannel("x"), isInvalidState);
+});
+
+Deno.test("webrtc: bad configuration and data channel options throw TypeError or pion's error", () => {
+  assert.throws(() => new RTCPeerConnection({ portRange: { min: 0, max: 10 } }), TypeError);
+  assert.throws(() => new RTCPeerConnection({ portRange: { min: 20, max: 10 } }), TypeError);
+  assert.throws(() => new RTCPeerConnection({ iceServers: [{ urls: [] }] }), TypeError);
+  assert.throws(() => new RTCPeerConnection({ mdns: "on" as "disabled" }), TypeError);
+  assert.throws(() => new RTCPeerConnection({ iceGatheringTimeoutMs: -1 }), TypeError);
+  assert.throws(
+    () => new RTCPeerConnection({ iceServers: [{ urls: "http://stun.example" }] }),
+    (error: Error) => error instanceof WebRTCError && /scheme/.test(error.message),
+  );
+  const pc = new RTCPeerConnection();
+  try {
+    assert.throws(() => pc.createDataChannel("x", { maxRetransmits: 0, maxPacketLifeTime: 10 }), TypeError);
+    assert.throws(() => pc.createDataChannel("x", { negotiated: true }), TypeError);
+    assert.throws(() => pc.createDataChannel("x", { maxRetransmits: 70000 }), TypeError);
+  } finally {
+    pc.close();
+  }
+  assert.equal(nativeStats().handles, 0);
+});
+
+Deno.test("webrtc: a missing native library is one line saying how to build it", async () => {
+  // A copy of lib/ without build/ffi/ beside it, run without SNOWFLAKE_WEBRTC_LIB.
+  const dir = await Deno.makeTempDir({ prefix: "webrtc-loader-" });
+  try {
+    await copyTree(new URL("../../lib/", import.meta.url).pathname, `${dir}/lib`);
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { RTCPeerConnection } from "${dir}/lib/webrtc/mod.ts";
+         try { new RTCPeerConnection(); } catch (e) { console.log(e.name + ": " + e.message); }`,
+      ],
+      env: { SNOWFLAKE_WEBRTC_LIB: "" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(stdout).trim();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.equal(out.split("\n").length, 1);
+    assert.match(out, /^WebRTCLibraryError: .*libsnowflake_webrtc\.so not found.*deno task build:ffi/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.ok(new WebRTCLibraryError("x") instanceof Error);
+});
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isDirectory) await copyTree(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    else if (entry.name.endsWith(".ts")) await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
+}
