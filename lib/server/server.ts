@@ -151,16 +151,15 @@ export function startSnowflakeServer(config: ServerConfig): SnowflakeServer {
   const sweepTimer = setInterval(() => sweeper.sweep(clock.now()), SWEEP_INTERVAL_MS);
   const statsIntervalMs = config.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS;
   let statsTimer: ReturnType<typeof setInterval> | undefined;
-  if (statsIntervalMs > 0) {
-    let before: StatsSnapshot = { carrier: newCarrierCounters(), tunnel: newTunnelCounters() };
-    let beforeAt = clock.now();
-    statsTimer = setInterval(async () => {
-      const now = await snapshot();
-      const at = clock.now();
-      logger.info(formatStatsLine(before, now, (at - beforeAt) / 1000));
-      [before, beforeAt] = [now, at];
-    }, statsIntervalMs);
-  }
+  let before: StatsSnapshot = { carrier: newCarrierCounters(), tunnel: newTunnelCounters() };
+  let beforeAt = clock.now();
+  const logStats = async () => {
+    const now = await snapshot();
+    const at = clock.now();
+    logger.info(formatStatsLine(before, now, (at - beforeAt) / 1000));
+    [before, beforeAt] = [now, at];
+  };
+  if (statsIntervalMs > 0) statsTimer = setInterval(logStats, statsIntervalMs);
   let metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
   if (config.metrics) {
     try {
@@ -181,6 +180,7 @@ export function startSnowflakeServer(config: ServerConfig): SnowflakeServer {
     async close() {
       clearInterval(sweepTimer);
       clearInterval(statsTimer);
+      if (statsIntervalMs > 0) await logStats(); // the last interval's figures
       const stopping = http.shutdown();
       for (const conn of carriers.keys()) conn.close();
       await Promise.all(carriers.values());

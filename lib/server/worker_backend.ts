@@ -33,6 +33,8 @@ export interface WorkerBackendOptions {
   maxQueuedBytes?: number;
 }
 
+const COUNTERS_TIMEOUT_MS = 2_000;
+
 interface WorkerHandle {
   worker: Worker;
   incoming: PacketBatcher;
@@ -45,27 +47,40 @@ export class WorkerBackend implements TurbotunnelBackend {
   readonly #pendingCounters = new Map<number, { left: number; parts: TunnelCounters[]; done: () => void }>();
   #nextRequest = 0;
 
+  readonly #options: WorkerBackendOptions;
+  #closing = false;
+
   constructor(options: WorkerBackendOptions) {
+    this.#options = options;
     this.#outgoing = new QueuePacketConn({ clock: options.clock, maxQueuedBytes: options.maxQueuedBytes });
-    for (let index = 0; index < options.instances; index++) {
-      const worker = new Worker(new URL("./kcp_worker.ts", import.meta.url).href, { type: "module" });
-      const post = (message: ToWorker, transfer: Transferable[] = []) =>
-        worker.postMessage(message, transfer);
-      const handle: WorkerHandle = {
-        worker,
-        incoming: new PacketBatcher((batch) => post({ type: "packets", batch }, transferOf(batch))),
-        closed: Promise.withResolvers<void>(),
-      };
-      worker.onmessage = (event: MessageEvent<FromWorker>) =>
-        this.#onMessage(handle, event.data, options.logSink);
-      worker.onerror = (event) => {
-        event.preventDefault();
-        options.logSink(`kcp worker ${index} failed: ${event.message}`, "error");
-        handle.closed.resolve();
-      };
-      post({ type: "init", config: { ...options.config, index } });
-      this.#workers.push(handle);
-    }
+    for (let index = 0; index < options.instances; index++) this.#workers.push(this.#spawn(index));
+  }
+
+  /**
+   * Starts worker `index`. A worker that fails (an uncaught error) is logged and
+   * replaced by a fresh one: its sessions are lost (their clients reconnect), new
+   * sessions for its ClientIDs are served again.
+   */
+  #spawn(index: number): WorkerHandle {
+    const { logSink } = this.#options;
+    const worker = new Worker(new URL("./kcp_worker.ts", import.meta.url).href, { type: "module" });
+    const post = (message: ToWorker, transfer: Transferable[] = []) => worker.postMessage(message, transfer);
+    const handle: WorkerHandle = {
+      worker,
+      incoming: new PacketBatcher((batch) => post({ type: "packets", batch }, transferOf(batch))),
+      closed: Promise.withResolvers<void>(),
+    };
+    worker.onmessage = (event: MessageEvent<FromWorker>) => this.#onMessage(handle, event.data, logSink);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      handle.closed.resolve();
+      worker.terminate();
+      if (this.#closing) return;
+      logSink(`kcp worker ${index} failed: ${event.message}; starting a new one`, "error");
+      this.#workers[index] = this.#spawn(index);
+    };
+    post({ type: "init", config: { ...this.#options.config, index } });
+    return handle;
   }
 
   #onMessage(handle: WorkerHandle, message: FromWorker, logSink: LogSink): void {
@@ -107,25 +122,26 @@ export class WorkerBackend implements TurbotunnelBackend {
     return this.#outgoing.outgoingQueue(id);
   }
 
+  /** The workers' counters added up; a worker that does not answer within 2 s is left out. */
   counters(): Promise<TunnelCounters> {
     const id = this.#nextRequest++;
     const { promise, resolve } = Promise.withResolvers<TunnelCounters>();
     const parts: TunnelCounters[] = [];
-    this.#pendingCounters.set(id, {
-      left: this.#workers.length,
-      parts,
-      done: () => {
-        this.#pendingCounters.delete(id);
-        const total = sumTunnelCounters(parts);
-        total.packetsDroppedOutgoing += this.#outgoing.droppedOutgoing;
-        resolve(total);
-      },
-    });
+    const done = () => {
+      clearTimeout(timer);
+      this.#pendingCounters.delete(id);
+      const total = sumTunnelCounters(parts);
+      total.packetsDroppedOutgoing += this.#outgoing.droppedOutgoing;
+      resolve(total);
+    };
+    const timer = setTimeout(done, COUNTERS_TIMEOUT_MS);
+    this.#pendingCounters.set(id, { left: this.#workers.length, parts, done });
     for (const { worker } of this.#workers) worker.postMessage({ type: "counters", id } satisfies ToWorker);
     return promise;
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     for (const { worker, incoming } of this.#workers) {
       incoming.flush();
       worker.postMessage({ type: "close" } satisfies ToWorker);
