@@ -23,6 +23,7 @@
  * Memory bounds: see send_queue.ts, receive_buffer.ts, and {@link ACK_LIST_LIMIT}.
  */
 
+import { CongestionWindow } from "./congestion.ts";
 import { INPUT_BAD_COMMAND, INPUT_BAD_LENGTH, INPUT_CONV_MISMATCH, INPUT_OK } from "./error.ts";
 import { type KcpOptions, mssFor, resolveKcpOptions } from "./options.ts";
 import { PacketWriter } from "./packet_writer.ts";
@@ -37,8 +38,6 @@ const ASK_SEND = 1; // IKCP_ASK_SEND: a WASK is due
 const ASK_TELL = 2; // IKCP_ASK_TELL: a WINS is due
 const PROBE_INIT_MS = 7000; // IKCP_PROBE_INIT
 const PROBE_LIMIT_MS = 120_000; // IKCP_PROBE_LIMIT
-const THRESH_INIT = 2; // IKCP_THRESH_INIT
-const THRESH_MIN = 2; // IKCP_THRESH_MIN
 const INITIAL_RMT_WND = 32; // kcp-go starts rmt_wnd at IKCP_WND_RCV
 /**
  * Pending ACKs at which `flushNeeded` is raised so the adapter flushes early
@@ -77,9 +76,7 @@ export class Arq {
   #sndUna: number;
   #sndNxt: number;
   #rmtWnd = INITIAL_RMT_WND;
-  #cwnd = 0;
-  #incr = 0;
-  #ssthresh = THRESH_INIT;
+  readonly #congestion: CongestionWindow;
   #probe = 0;
   #tsProbe = 0;
   #probeWait = 0;
@@ -115,6 +112,7 @@ export class Arq {
       initialSn,
     );
     this.#writer = new PacketWriter(this.conv, this.options.mtu);
+    this.#congestion = new CongestionWindow(this.mss);
   }
 
   /** Oldest unacknowledged sn (snd_una). */
@@ -135,7 +133,7 @@ export class Arq {
   }
   /** Congestion window (only used when nc = 0). */
   get cwnd(): number {
-    return this.#cwnd;
+    return this.#congestion.cwnd;
   }
   get rto(): number {
     return this.#rtt.rto;
@@ -247,7 +245,7 @@ export class Arq {
       const rtt = timediff(current, latestTs);
       if (rtt >= 0) this.#rtt.update(rtt);
     }
-    if (this.options.nc === 0 && timediff(this.#sndUna, previousUna) > 0) this.#growCwnd();
+    if (this.options.nc === 0 && timediff(this.#sndUna, previousUna) > 0) this.#congestion.grow(this.#rmtWnd);
     if (windowSlides || this.#ackCount >= ACK_LIST_LIMIT) this.#flushNeeded = true;
     return INPUT_OK;
   }
@@ -296,7 +294,7 @@ export class Arq {
     this.#probe = 0;
 
     let window = Math.min(options.sndWnd, this.#rmtWnd);
-    if (options.nc === 0) window = Math.min(this.#cwnd, window);
+    if (options.nc === 0) window = Math.min(this.#congestion.cwnd, window);
     const newSegments = this.#moveNewData(window);
 
     const resent = options.resend > 0 ? options.resend : 0xffffffff;
@@ -337,7 +335,9 @@ export class Arq {
     }
     writer.emit();
 
-    if (options.nc === 0) this.#updateCwndAfterFlush(changed, lost, window, resent);
+    if (options.nc === 0) {
+      this.#congestion.afterFlush(changed, lost, (this.#sndNxt - this.#sndUna) >>> 0, window, resent);
+    }
     return now + minRto;
   }
 
@@ -429,44 +429,6 @@ export class Arq {
       if (this.#probeWait > PROBE_LIMIT_MS) this.#probeWait = PROBE_LIMIT_MS;
       this.#tsProbe = (current + this.#probeWait) >>> 0;
       this.#probe |= ASK_SEND;
-    }
-  }
-
-  /** cwnd growth on input when una advanced (§4.11), u32 arithmetic as in Go. */
-  #growCwnd(): void {
-    if (this.#cwnd >= this.#rmtWnd) return;
-    const mss = this.mss;
-    if (this.#cwnd < this.#ssthresh) {
-      this.#cwnd++;
-      this.#incr = (this.#incr + mss) >>> 0;
-    } else {
-      if (this.#incr < mss) this.#incr = mss;
-      this.#incr = (this.#incr + Math.floor(mss * mss / this.#incr) + Math.floor(mss / 16)) >>> 0;
-      if ((this.#cwnd + 1) * mss <= this.#incr) this.#cwnd = Math.ceil(this.#incr / mss);
-    }
-    if (this.#cwnd > this.#rmtWnd) {
-      this.#cwnd = this.#rmtWnd;
-      this.#incr = Math.imul(this.#rmtWnd, mss) >>> 0;
-    }
-  }
-
-  /** ssthresh/cwnd after a flush with fast/early retransmits (`changed`) or timeouts (`lost`) (§4.11). */
-  #updateCwndAfterFlush(changed: number, lost: number, window: number, resent: number): void {
-    const mss = this.mss;
-    if (changed > 0) {
-      const inflight = (this.#sndNxt - this.#sndUna) >>> 0;
-      this.#ssthresh = Math.max(THRESH_MIN, Math.floor(inflight / 2));
-      this.#cwnd = (this.#ssthresh + resent) >>> 0; // with fastresend 0 this wraps to ssthresh − 1, as in Go
-      this.#incr = Math.imul(this.#cwnd, mss) >>> 0;
-    }
-    if (lost > 0) {
-      this.#ssthresh = Math.max(THRESH_MIN, Math.floor(window / 2));
-      this.#cwnd = 1;
-      this.#incr = mss;
-    }
-    if (this.#cwnd < 1) {
-      this.#cwnd = 1;
-      this.#incr = mss;
     }
   }
 }
