@@ -29,13 +29,13 @@ import { type Preamble, PreambleReader } from "./preamble.ts";
 import { relayToTor } from "./tor_relay.ts";
 
 /** Longest encapsulated packet accepted: kcp-go's mtuLimit and Go's read buffer (§3.8); KCP's are ≤ 1400. */
-export const MAX_PACKET_SIZE = 1500;
+export const CARRIER_MAX_PACKET_SIZE = 1500;
 /** Time a new WebSocket has to send its 8- or 16-byte preamble (ours; Go waits forever). Spare proxies idle ≤ 20 s. */
 export const PREAMBLE_TIMEOUT_MS = 30_000;
 /** A Turbo Tunnel WebSocket that brings no bytes for this long is closed (client keepalives come every 10 s). */
 export const CARRIER_IDLE_TIMEOUT_MS = 60_000;
 /** Bytes of outgoing packets sent as one WebSocket message at most. */
-export const MAX_BATCH_BYTES = 64 * 1024;
+export const CARRIER_MAX_BATCH_BYTES = 64 * 1024;
 
 export interface CarrierDeps {
   backend: TurbotunnelBackend;
@@ -124,7 +124,7 @@ async function turbotunnelMode(
   const stopWriter = new AbortController();
 
   const reader = (async () => {
-    const decoder = new EncapsulationDecoder({ maxPacketSize: MAX_PACKET_SIZE });
+    const decoder = new EncapsulationDecoder({ maxPacketSize: CARRIER_MAX_PACKET_SIZE });
     try {
       for (let chunk: Uint8Array | null = preamble.rest; chunk; chunk = await conn.read()) {
         deadline.at = clock.now() + idleMs;
@@ -157,7 +157,7 @@ async function turbotunnelMode(
         for (let next = queue.tryShift(); next !== undefined; next = queue.tryShift()) {
           parts.push(encodeData(next));
           bytes += parts[parts.length - 1].length;
-          if (bytes >= MAX_BATCH_BYTES) break;
+          if (bytes >= CARRIER_MAX_BATCH_BYTES) break;
         }
         await conn.write(parts.length === 1 ? parts[0] : concat(parts));
       }

@@ -11,7 +11,7 @@ import type { PtMessages } from "../pt/messages.ts";
 import type { ServerPtInfo } from "../pt/server_env.ts";
 import { type ServerConfig, type SnowflakeServer, startSnowflakeServer } from "./server.ts";
 import type { TlsSetup } from "./tls_config.ts";
-import { METHOD_NAME } from "./tor_dialer.ts";
+import { SNOWFLAKE_METHOD_NAME } from "./tor_dialer.ts";
 import { parseTransportOptions } from "./transport_options.ts";
 
 /** What every server gets regardless of its bind address. */
@@ -26,7 +26,7 @@ export function launchManagedServers(
 ): SnowflakeServer[] {
   const servers: SnowflakeServer[] = [];
   for (const bindaddr of info.bindaddrs) {
-    if (bindaddr.methodName !== METHOD_NAME) {
+    if (bindaddr.methodName !== SNOWFLAKE_METHOD_NAME) {
       pt.smethodError(bindaddr.methodName, "no such method");
       continue;
     }
@@ -45,11 +45,11 @@ export function launchManagedServers(
       common.logger.info(
         `listening on ${addr} (${tls.tls ? "wss" : "ws"}, ${options.numTurbotunnel} KCP instance(s))`,
       );
-      pt.smethod(METHOD_NAME, addr, encodeSmethodArgs(tls.args));
+      pt.smethod(SNOWFLAKE_METHOD_NAME, addr, encodeSmethodArgs(tls.args));
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       common.logger.error(`error opening listener: ${why}`);
-      pt.smethodError(METHOD_NAME, why);
+      pt.smethodError(SNOWFLAKE_METHOD_NAME, why);
     }
   }
   pt.smethodsDone();

@@ -99,7 +99,7 @@ function metrics(s: StatsSnapshot): Metric[] {
 }
 
 /** The Prometheus text exposition of a snapshot. */
-export function formatPrometheus(snapshot: StatsSnapshot): string {
+export function formatServerPrometheus(snapshot: StatsSnapshot): string {
   const lines: string[] = [];
   for (const metric of metrics(snapshot)) {
     lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`);
@@ -109,12 +109,12 @@ export function formatPrometheus(snapshot: StatsSnapshot): string {
 }
 
 /** A request handler serving `/metrics` from `snapshot()`; other paths get 404. */
-export function metricsHandler(
+export function serverMetricsHandler(
   snapshot: () => Promise<StatsSnapshot>,
 ): (request: Request) => Promise<Response> {
   return async (request) => {
     if (new URL(request.url).pathname !== "/metrics") return new Response("not found\n", { status: 404 });
-    return new Response(formatPrometheus(await snapshot()), {
+    return new Response(formatServerPrometheus(await snapshot()), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
     });
   };

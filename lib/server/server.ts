@@ -17,18 +17,18 @@ import { DeadlineSweeper } from "./deadline_sweeper.ts";
 import { serverHandler } from "./handler.ts";
 import { LocalBackend } from "./local_backend.ts";
 import { LogLimiter } from "./log_limiter.ts";
-import { metricsHandler } from "./metrics.ts";
+import { serverMetricsHandler } from "./metrics.ts";
 import { formatStatsLine, type StatsSnapshot } from "./stats_line.ts";
 import { type TorConfig, torDialer } from "./tor_dialer.ts";
 import { WorkerBackend } from "./worker_backend.ts";
 import { QUEUE_SIZE } from "../turbotunnel/consts.ts";
 
 /** Default cap on open WebSocket connections (ours; Go has none). */
-export const DEFAULT_MAX_CONNECTIONS = 50_000;
+export const SERVER_MAX_CONNECTIONS = 50_000;
 /** Go logs its client_ip statistics once a day (server/stats.go). */
-export const DEFAULT_STATS_INTERVAL_MS = 24 * 3600_000;
+export const SERVER_STATS_INTERVAL_MS = 24 * 3600_000;
 /** Bytes queued for all clients together at most (ours): 64 MiB. */
-export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+export const SERVER_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 const SWEEP_INTERVAL_MS = 1_000;
 
 export interface ServerConfig {
@@ -89,14 +89,14 @@ export function startSnowflakeServer(config: ServerConfig): SnowflakeServer {
       },
       logSink: config.logSink,
       clock,
-      maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
+      maxQueuedBytes: SERVER_MAX_QUEUED_BYTES,
     })
     : new LocalBackend({
       tor: config.tor,
       logger,
       clock,
       maxSessions: config.maxSessions,
-      maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
+      maxQueuedBytes: SERVER_MAX_QUEUED_BYTES,
     });
   const carrierCounters = newCarrierCounters();
   const legacyCounters = newTunnelCounters();
@@ -113,7 +113,7 @@ export function startSnowflakeServer(config: ServerConfig): SnowflakeServer {
     clock,
     preambleTimeoutMs: config.preambleTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
-    maxConnections: config.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    maxConnections: config.maxConnections ?? SERVER_MAX_CONNECTIONS,
     websocket: config.websocket,
     track(conn, carrier) {
       carriers.set(conn, carrier);
@@ -149,7 +149,7 @@ export function startSnowflakeServer(config: ServerConfig): SnowflakeServer {
   };
 
   const sweepTimer = setInterval(() => sweeper.sweep(clock.now()), SWEEP_INTERVAL_MS);
-  const statsIntervalMs = config.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS;
+  const statsIntervalMs = config.statsIntervalMs ?? SERVER_STATS_INTERVAL_MS;
   let statsTimer: ReturnType<typeof setInterval> | undefined;
   let before: StatsSnapshot = { carrier: newCarrierCounters(), tunnel: newTunnelCounters() };
   let beforeAt = clock.now();
@@ -163,7 +163,7 @@ export function startSnowflakeServer(config: ServerConfig): SnowflakeServer {
   let metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
   if (config.metrics) {
     try {
-      metrics = Deno.serve({ ...config.metrics, onListen() {} }, metricsHandler(snapshot));
+      metrics = Deno.serve({ ...config.metrics, onListen() {} }, serverMetricsHandler(snapshot));
     } catch (error) {
       clearInterval(sweepTimer);
       clearInterval(statsTimer);

@@ -9,7 +9,7 @@ import type { DuplexConn } from "../pt/or_conn.ts";
 import { randomSrcAddr, type SrcAddrRange } from "./src_addr.ts";
 
 /** The PT method name the server reports and sends in TRANSPORT. */
-export const METHOD_NAME = "snowflake";
+export const SNOWFLAKE_METHOD_NAME = "snowflake";
 
 /** Where tor is and how to reach it; plain data, so it can be posted to a Web Worker. */
 export interface TorConfig {
@@ -20,7 +20,7 @@ export interface TorConfig {
 /** A function that connects to tor for a client at `userAddr` ("" = unknown). */
 export function torDialer(config: TorConfig): (userAddr: string) => Promise<DuplexConn> {
   return (userAddr) =>
-    dialOr(config.target, userAddr, METHOD_NAME, {
+    dialOr(config.target, userAddr, SNOWFLAKE_METHOD_NAME, {
       localAddress: config.srcAddr ? randomSrcAddr(config.srcAddr) : undefined,
     });
 }

@@ -3,7 +3,7 @@
  * (`num-turbotunnel` ≥ 2). Packets cross in batches: one ArrayBuffer holding
  * the packets back to back (transferred, not copied), their lengths and their
  * ClientIDs. A batch is flushed at the end of the current task (a microtask),
- * or at once when it reaches {@link MAX_BATCH_BYTES}, so one WebSocket message
+ * or at once when it reaches {@link WORKER_BATCH_BYTES}, so one WebSocket message
  * or one KCP flush costs one postMessage.
  */
 
@@ -44,7 +44,7 @@ export type FromWorker =
   | { type: "counters"; id: number; counters: TunnelCounters }
   | { type: "closed" };
 
-const MAX_BATCH_BYTES = 256 * 1024;
+const WORKER_BATCH_BYTES = 256 * 1024;
 
 /** Collects packets and hands them to `send` as one batch per task. */
 export class PacketBatcher {
@@ -59,7 +59,7 @@ export class PacketBatcher {
     this.#packets.push(packet);
     this.#addrs.push(addr);
     this.#bytes += packet.length;
-    if (this.#bytes >= MAX_BATCH_BYTES) this.flush();
+    if (this.#bytes >= WORKER_BATCH_BYTES) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(() => this.flush());

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { newCarrierCounters, newTunnelCounters, sumTunnelCounters } from "../../lib/server/counters.ts";
 import { DeadlineSweeper } from "../../lib/server/deadline_sweeper.ts";
 import { LogLimiter } from "../../lib/server/log_limiter.ts";
-import { formatPrometheus, metricsHandler } from "../../lib/server/metrics.ts";
+import { formatServerPrometheus, serverMetricsHandler } from "../../lib/server/metrics.ts";
 import { formatStatsLine } from "../../lib/server/stats_line.ts";
 import { upgradeProblem } from "../../lib/server/handler.ts";
 import { Logger } from "../../lib/util/log.ts";
@@ -64,12 +64,12 @@ Deno.test("stats line and Prometheus text", async () => {
   assert.match(line, /sessions: 5 new, 0 refused, 2 open; streams: 6 new, 1 failed to reach tor, 2 open;/);
   assert.match(line, /bytes: 2\.5 MB from clients, 10\.0 MB to clients/);
 
-  const text = formatPrometheus(now);
+  const text = formatServerPrometheus(now);
   assert.match(text, /^# HELP snowflake_server_websocket_connections_total /m);
   assert.match(text, /^snowflake_server_websocket_connections_total\{mode="turbotunnel"\} 7$/m);
   assert.match(text, /^snowflake_server_sessions_open 2$/m);
   assert.match(text, /^# TYPE snowflake_server_streams_open gauge$/m);
-  const handler = metricsHandler(() => Promise.resolve(now));
+  const handler = serverMetricsHandler(() => Promise.resolve(now));
   const response = await handler(new Request("http://server/metrics"));
   assert.equal(response.status, 200);
   assert.equal(await response.text(), text);
