@@ -56,6 +56,11 @@ const (
 	chunkSize  = 64 * 1024
 )
 
+// mixedWriteSizes are the write sizes cycled through with -verify: around
+// KCP's mss (1376) and smux's frame size (32768), and a write of one byte.
+// transfer.ts uses the same list. Benches write 64 KiB at a time.
+var mixedWriteSizes = []int{1, 7, 100, 1375, 1376, 1377, 4096, 32767, 32768, 32769, 65536, 100000}
+
 var (
 	socketBuffer int
 	verify       bool
@@ -338,8 +343,8 @@ func transfer(stream *smux.Stream, data []byte, recv int) (report, error) {
 	received := make(chan []byte, 1) // the digest of what we read, for the writer
 	writeErr := make(chan error, 1)
 	go func() {
-		for off := 0; off < len(data); off += chunkSize {
-			end := off + chunkSize
+		for off, i := 0, 0; off < len(data); off, i = off+writeSize(i), i+1 {
+			end := off + writeSize(i)
 			if end > len(data) {
 				end = len(data)
 			}
@@ -383,6 +388,14 @@ func transfer(stream *smux.Stream, data []byte, recv int) (report, error) {
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
+}
+
+// writeSize is the size of the i-th write: mixed with -verify, else 64 KiB.
+func writeSize(i int) int {
+	if verify {
+		return mixedWriteSizes[i%len(mixedWriteSizes)]
+	}
+	return chunkSize
 }
 
 // newHash is sha256, or with -verify=false a hash that reads nothing and sums to zeros.

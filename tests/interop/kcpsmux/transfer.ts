@@ -15,8 +15,13 @@ import type { ByteConn } from "../../../lib/net/byte_conn.ts";
 import { bytesEqual, toHex } from "../../../lib/util/bytes.ts";
 
 export const DIGEST_SIZE = 32; // sha256
-/** Bytes per stream write, as the Go peer. */
+/** Bytes per stream write in benches (verify off), as the Go peer. */
 const CHUNK_SIZE = 64 * 1024;
+/**
+ * Write sizes cycled through when verifying: around KCP's mss (1376) and smux's
+ * frame size (32768), and a write of one byte. peer.go uses the same list.
+ */
+const MIXED_WRITE_SIZES = [1, 7, 100, 1375, 1376, 1377, 4096, 32767, 32768, 32769, 65536, 100000];
 
 /** One side's account of a transfer; the same fields as the Go peer's JSON report. */
 export interface TransferReport {
@@ -70,8 +75,10 @@ export async function transfer(
   let resolveReceived!: (digest: Uint8Array | null) => void;
   const receivedDigest = new Promise<Uint8Array | null>((resolve) => resolveReceived = resolve);
   const writer = (async () => {
-    for (let off = 0; off < data.length; off += CHUNK_SIZE) {
-      await stream.write(data.subarray(off, off + CHUNK_SIZE));
+    for (let off = 0, i = 0; off < data.length; i++) {
+      const size = verify ? MIXED_WRITE_SIZES[i % MIXED_WRITE_SIZES.length] : CHUNK_SIZE;
+      await stream.write(data.subarray(off, off + size));
+      off += size;
     }
     const digest = await receivedDigest;
     if (digest) await stream.write(digest);
