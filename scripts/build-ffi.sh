@@ -25,7 +25,7 @@ fi
 stamp=$({
   go version
   sha256sum "$0"
-  find "${SOURCES[@]}" -type f -name '*.go' -print0 | sort -z | xargs -0 sha256sum
+  find "${SOURCES[@]}" -type f \( -name '*.go' -o -name '*.c' \) -print0 | sort -z | xargs -0 sha256sum
 } | sha256sum | cut -d' ' -f1)
 if [[ -f $LIB && -x $PEER && -f $OUT/.stamp && $(cat "$OUT/.stamp") == "$stamp" ]]; then
   echo "build:ffi: $LIB is up to date" >&2

@@ -21,11 +21,14 @@ const decoder = new TextDecoder();
 export class Native {
   readonly symbols: NativeLibrary["symbols"];
   readonly context: number;
+  /** The context's eventfd, which swrtc_wait sleeps on. */
+  readonly wakeFd: number;
   readonly out = new Uint8Array(OUT_CAPACITY);
 
   private constructor(library: NativeLibrary) {
     this.symbols = library.symbols;
-    this.context = library.symbols.swrtc_context_new();
+    this.context = this.check(library.symbols.swrtc_context_new(this.out, this.out.length));
+    this.wakeFd = library.symbols.swrtc_context_fd(this.context);
     // Close every peer connection of this realm on exit, so that remote peers
     // see DTLS close_notify instead of waiting for ICE to time out.
     globalThis.addEventListener("unload", () => this.symbols.swrtc_close_all(this.context));

@@ -3,7 +3,7 @@
  * belong to. While at least one RTCPeerConnection is open it loops:
  * swrtc_poll drains every ready event in one call and dispatches each by
  * handle, then swrtc_wait (a `nonblocking` FFI call, so it blocks a worker
- * thread, not the event loop) sleeps until the shim queues more. No busy
+ * thread, not the event loop) sleeps on an eventfd until the shim queues more. No busy
  * polling, one FFI crossing per batch rather than per message. Events of one
  * handle keep the shim's order (open, then messages, then close).
  *
@@ -99,7 +99,7 @@ export class EventPump {
   }
 
   async #run(): Promise<void> {
-    const { symbols, context } = this.#native;
+    const { symbols, wakeFd } = this.#native;
     try {
       while (this.#openPeers > 0) {
         if (this.drain()) {
@@ -107,7 +107,7 @@ export class EventPump {
           continue;
         }
         if (this.#openPeers === 0) break;
-        await symbols.swrtc_wait(context, WAIT_TIMEOUT_MS);
+        await symbols.swrtc_wait(wakeFd, WAIT_TIMEOUT_MS);
       }
     } finally {
       this.#running = false;

@@ -5,19 +5,19 @@
  */
 
 /** Must equal `abiVersion` in native/abi.go; a stale build/ffi library fails to load with a clear error. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** File name of the shim in build/ffi/, beside the executable, and in `deno compile --include`. */
 export const LIBRARY_FILE = "libsnowflake_webrtc.so";
 
 export const SYMBOLS = {
   swrtc_abi_version: { parameters: [], result: "i32" },
-  swrtc_context_new: { parameters: [], result: "i32" },
-  // Blocks until events are ready, the context is woken or the timeout passes:
-  // run on a worker thread so that the event loop stays free.
+  swrtc_context_new: { parameters: ["buffer", "i32"], result: "i32" },
+  swrtc_context_fd: { parameters: ["i32"], result: "i32" },
+  // Blocks on the context's eventfd until events may be ready or the timeout
+  // passes: run on a worker thread so that the event loop stays free.
   swrtc_wait: { parameters: ["i32", "i32"], result: "i32", nonblocking: true },
   swrtc_poll: { parameters: ["i32", "buffer", "i32"], result: "i32" },
-  swrtc_wake: { parameters: ["i32"], result: "void" },
   swrtc_handle_count: { parameters: [], result: "i32" },
   swrtc_goroutine_count: { parameters: [], result: "i32" },
   swrtc_close_all: { parameters: ["i32"], result: "void" },

@@ -9,8 +9,8 @@
 // 0. Events (data channel messages, state changes) are not delivered by
 // callbacks: they queue per context, and swrtc_poll copies every ready event
 // into the caller's buffer in one call (framing in events.go), while
-// swrtc_wait blocks until there is something to poll (Deno runs it on a worker
-// thread with `nonblocking: true`).
+// swrtc_wait (wait.c, plain C) blocks on the context's eventfd until there is
+// something to poll (Deno runs it on a worker thread, `nonblocking: true`).
 //
 // Bump abiVersion whenever a signature or the event framing changes;
 // lib/webrtc/symbols.ts checks it when loading.
@@ -21,11 +21,10 @@ import "C"
 
 import (
 	"runtime"
-	"time"
 	"unsafe"
 )
 
-const abiVersion = 1
+const abiVersion = 2
 
 func main() {}
 
@@ -42,18 +41,17 @@ func bytesOf(p *C.uint8_t, n C.int32_t) []byte {
 func swrtc_abi_version() C.int32_t { return abiVersion }
 
 //export swrtc_context_new
-func swrtc_context_new() C.int32_t { return C.int32_t(newContext()) }
+func swrtc_context_new(out *C.uint8_t, outCap C.int32_t) C.int32_t {
+	ctx, err := newContext()
+	return result(bytesOf(out, outCap), int(ctx), err)
+}
 
-//export swrtc_wait
-func swrtc_wait(ctx C.int32_t, timeoutMs C.int32_t) C.int32_t {
-	q := contextQueue(int32(ctx))
-	if q == nil {
-		return -1
+//export swrtc_context_fd
+func swrtc_context_fd(ctx C.int32_t) C.int32_t {
+	if q := contextQueue(int32(ctx)); q != nil {
+		return C.int32_t(q.fd)
 	}
-	if q.wait(time.Duration(timeoutMs) * time.Millisecond) {
-		return 1
-	}
-	return 0
+	return -1
 }
 
 //export swrtc_poll
@@ -63,13 +61,6 @@ func swrtc_poll(ctx C.int32_t, buf *C.uint8_t, capacity C.int32_t) C.int32_t {
 		return 0
 	}
 	return C.int32_t(q.poll(bytesOf(buf, capacity)))
-}
-
-//export swrtc_wake
-func swrtc_wake(ctx C.int32_t) {
-	if q := contextQueue(int32(ctx)); q != nil {
-		q.wake()
-	}
 }
 
 //export swrtc_handle_count

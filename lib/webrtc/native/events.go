@@ -1,9 +1,13 @@
 package main
 
+// int swrtc_eventfd_new(void);
+// void swrtc_eventfd_signal(int fd);
+import "C"
+
 import (
 	"encoding/binary"
+	"fmt"
 	"sync"
-	"time"
 )
 
 // Event framing, as swrtc_poll writes it (little-endian), one event after another:
@@ -38,11 +42,11 @@ const maxQueuedBytes = 4 << 20
 
 // eventQueue is one context's outbox: a byte buffer of framed events.
 type eventQueue struct {
-	mu     sync.Mutex
-	space  *sync.Cond    // signalled when poll makes room or a peer closes
-	notify chan struct{} // holds a token while there may be events to poll
-	buf    []byte
-	start  int // events before start were already polled
+	mu    sync.Mutex
+	space *sync.Cond // signalled when poll makes room or a peer closes
+	fd    C.int      // eventfd signalled when events may be ready (wait.c)
+	buf   []byte
+	start int // events before start were already polled
 }
 
 var (
@@ -52,13 +56,18 @@ var (
 
 // newContext gives one JS realm (main thread or worker) its own event queue, so
 // that two realms which load the library never steal each other's events.
-func newContext() int32 {
-	q := &eventQueue{notify: make(chan struct{}, 1)}
+// Contexts live as long as the process (one per realm).
+func newContext() (int32, error) {
+	fd := C.swrtc_eventfd_new()
+	if fd < 0 {
+		return 0, fmt.Errorf("cannot create an eventfd for the WebRTC event queue")
+	}
+	q := &eventQueue{fd: fd}
 	q.space = sync.NewCond(&q.mu)
 	contextsMu.Lock()
 	defer contextsMu.Unlock()
 	contexts = append(contexts, q)
-	return int32(len(contexts))
+	return int32(len(contexts)), nil
 }
 
 func contextQueue(id int32) *eventQueue {
@@ -107,32 +116,8 @@ func (q *eventQueue) releaseBlocked() {
 	q.mu.Unlock()
 }
 
-// wake makes a pending or the next wait return.
-func (q *eventQueue) wake() {
-	select {
-	case q.notify <- struct{}{}:
-	default:
-	}
-}
-
-// wait blocks until there may be events to poll, wake is called, or timeout
-// passes; it reports whether events are queued.
-func (q *eventQueue) wait(timeout time.Duration) bool {
-	q.mu.Lock()
-	ready := q.queued() > 0
-	q.mu.Unlock()
-	if !ready {
-		timer := time.NewTimer(timeout)
-		select {
-		case <-q.notify:
-		case <-timer.C:
-		}
-		timer.Stop()
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.queued() > 0
-}
+// wake makes a pending or the next swrtc_wait on this context return.
+func (q *eventQueue) wake() { C.swrtc_eventfd_signal(q.fd) }
 
 // poll moves as many whole events as fit into out and returns the byte count;
 // when even the first event does not fit it returns minus that event's size so
