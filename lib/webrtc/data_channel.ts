@@ -56,6 +56,7 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
   #readyState: RTCDataChannelState;
   #lowThreshold = 0;
   #lastBufferedAmount = 0;
+  #bufferedAmountFresh = false; // #lastBufferedAmount came from pion during this task
   #binaryType: BinaryType = "arraybuffer";
 
   declare onopen: EventHandler;
@@ -106,12 +107,25 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
     return this.#readyState;
   }
 
-  /** Bytes queued by send() and not yet handed to the network (from pion, at each read). */
+  /**
+   * Bytes queued by send() and not yet handed to the network. Read from pion
+   * once per task: within one synchronous run of sends it is the value the last
+   * send returned (W3C: it grows with send and shrinks only between tasks),
+   * which spares a native call per message in a send loop.
+   */
   get bufferedAmount(): number {
-    if (this.#readyState === "open" || this.#readyState === "closing") {
-      this.#lastBufferedAmount = this.#native.symbols.swrtc_dc_buffered_amount(this.#handle);
+    if (!this.#bufferedAmountFresh && (this.#readyState === "open" || this.#readyState === "closing")) {
+      this.#setBufferedAmount(this.#native.symbols.swrtc_dc_buffered_amount(this.#handle));
     }
     return this.#lastBufferedAmount;
+  }
+
+  #setBufferedAmount(value: number): void {
+    this.#lastBufferedAmount = value;
+    if (!this.#bufferedAmountFresh) {
+      this.#bufferedAmountFresh = true;
+      queueMicrotask(() => this.#bufferedAmountFresh = false);
+    }
   }
 
   get bufferedAmountLowThreshold(): number {
@@ -147,6 +161,8 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
     if (typeof data === "string") {
       bytes = this.#native.encode(data);
       isString = 1;
+    } else if (data instanceof Uint8Array) {
+      bytes = data;
     } else if (data instanceof ArrayBuffer) {
       bytes = new Uint8Array(data);
     } else if (ArrayBuffer.isView(data)) {
@@ -162,7 +178,7 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
     const { symbols, out } = this.#native;
     const result = symbols.swrtc_dc_send(this.#handle, bytes, bytes.length, isString, out, out.length);
     try {
-      this.#lastBufferedAmount = this.#native.check(result);
+      this.#setBufferedAmount(this.#native.check(result));
     } catch (error) {
       throw new DOMException(`RTCDataChannel.send: ${(error as Error).message}`, "OperationError");
     }
@@ -206,7 +222,7 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
         return;
       }
       case EventKind.ChannelBufferedAmountLow:
-        this.#lastBufferedAmount = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true);
+        this.#setBufferedAmount(new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true));
         this.dispatchEvent(new Event("bufferedamountlow"));
         return;
       case EventKind.ChannelError:
@@ -215,8 +231,7 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
       case EventKind.ChannelClose:
         this.#pump.unregister(this.#handle);
         if (this.#readyState === "closed") return;
-        this.#readyState = "closed";
-        this.#lastBufferedAmount = 0;
+        this.#readyState = "closed"; // bufferedAmount keeps its last value (W3C)
         this.dispatchEvent(new Event("close"));
         return;
     }
