@@ -101,3 +101,4 @@ export * from "./lib/server/carrier.ts";
 export * from "./lib/server/handler.ts";
 export * from "./lib/server/server.ts";
 export * from "./lib/server/managed.ts";
+export * from "./lib/webrtc/mod.ts";

@@ -8,6 +8,8 @@ DENO_VERSION=2.9.6
 APT_PACKAGES=(
   golang-go
   golang-github-pion-webrtc.v3-dev
+  gcc
+  libc6-dev
   golang-github-xtaci-kcp-dev
   golang-github-xtaci-smux-dev
   golang-snowflake-dev
