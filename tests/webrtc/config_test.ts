@@ -12,7 +12,9 @@ import {
   RTCPeerConnection,
   waitForIceGatheringComplete,
 } from "../../lib/webrtc/mod.ts";
+import { Logger } from "../../lib/util/log.ts";
 import { connectPair } from "./connect.ts";
+import { within } from "./within.ts";
 
 interface Candidate {
   address: string;
@@ -122,12 +124,35 @@ Deno.test("webrtc config: an unordered channel with maxRetransmits 0 is announce
       };
     });
     for (let i = 0; i < 100; i++) pair.local.send(`m${i}`);
-    const lost = new Promise((_, reject) =>
-      AbortSignal.timeout(10_000).onabort = () => reject(new Error(`only ${received.size} of 100 arrived`))
-    );
-    await Promise.race([all, lost]);
+    await within(all, 10_000, () => `only ${received.size} of 100 arrived`);
   } finally {
     pair.close();
+  }
+});
+
+Deno.test("webrtc config: pion's warnings go to the configured Logger", async () => {
+  const lines: string[] = [];
+  const warned = Promise.withResolvers<void>();
+  const logger = new Logger((line) => {
+    lines.push(line);
+    if (/mDNS is disabled/.test(line)) warned.resolve();
+  });
+  const offerer = new RTCPeerConnection({ mdns: "query-and-gather" });
+  const answerer = new RTCPeerConnection({ logger }); // mDNS disabled: it cannot use the offer's .local candidates
+  try {
+    offerer.createDataChannel("x");
+    await offerer.setLocalDescription();
+    await waitForIceGatheringComplete(offerer, AbortSignal.timeout(10_000));
+    await answerer.setRemoteDescription(offerer.localDescription!);
+    await answerer.setLocalDescription();
+    await within(warned.promise, 10_000, () => `no warning in ${JSON.stringify(lines)}`);
+    assert.match(
+      lines.find((line) => /mDNS is disabled/.test(line))!,
+      /webrtc: pion\/ice: remote mDNS candidate/,
+    );
+  } finally {
+    offerer.close();
+    answerer.close();
   }
 });
 
