@@ -28,6 +28,8 @@ export class TransmitQueue {
 
   #slab: Uint8Array = EMPTY;
   #slabUsed = 0;
+  /** Size of the next slab: doubles while frames keep coming, back to the minimum when idle. */
+  #slabSize = SLAB_MIN_BYTES;
 
   constructor(readonly version: number) {}
 
@@ -35,7 +37,13 @@ export class TransmitQueue {
     return this.#nopPending || this.#updPending.size > 0 || this.#head < this.#data.length;
   }
 
+  /** Queues a keepalive NOP. Called every keepalive interval, it is also when an idle session gives back its slab. */
   queueNop(): void {
+    if (!this.pending) {
+      this.#slab = EMPTY;
+      this.#slabUsed = 0;
+      this.#slabSize = SLAB_MIN_BYTES;
+    }
     this.#nopPending = true;
   }
 
@@ -122,7 +130,8 @@ export class TransmitQueue {
    * A new frame array. Small frames are carved out of a shared slab: V8 makes
    * every typed array above 64 bytes with its own off-heap allocation, which
    * dominated the cost of small writes. The receiver owns each frame; the slab
-   * lives while any of its frames does, at most {@link SLAB_BYTES}.
+   * lives while any of its frames does. Slabs grow from {@link SLAB_MIN_BYTES}
+   * to {@link SLAB_BYTES} under load, so an idle session holds little.
    */
   #frame(cmd: number, sid: number, payloadLength: number): Uint8Array {
     const length = FRAME_HEADER_SIZE + payloadLength;
@@ -131,8 +140,9 @@ export class TransmitQueue {
       frame = new Uint8Array(length);
     } else {
       if (this.#slab.length - this.#slabUsed < length) {
-        this.#slab = new Uint8Array(SLAB_BYTES);
+        this.#slab = new Uint8Array(this.#slabSize);
         this.#slabUsed = 0;
+        this.#slabSize = Math.min(SLAB_BYTES, this.#slabSize * 2);
       }
       frame = this.#slab.subarray(this.#slabUsed, this.#slabUsed + length);
       this.#slabUsed += length;
@@ -144,5 +154,6 @@ export class TransmitQueue {
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 const SLAB_BYTES = 64 * 1024;
+const SLAB_MIN_BYTES = 8 * 1024; // ≥ 2 × SLAB_MAX_FRAME_BYTES, so every small frame fits a fresh slab
 /** Frames up to this size share slabs; bigger ones get their own array (the allocation is amortised). */
 const SLAB_MAX_FRAME_BYTES = 4096;

@@ -102,7 +102,7 @@ Deno.test("e2e server: one ClientID on two WebSockets at once; downstream packet
       await ws.write(TOKEN.slice());
       await ws.write(clientId.bytes.slice());
       sockets.push(ws);
-      carriers.push(encapsulationPacketConn(ws, "server", { maxPacketSize: 1500, sendQueueSize: 2048 }));
+      carriers.push(encapsulationPacketConn(ws, "server", { maxPacketSize: 1500 }));
     }
     const conn = new SpreadPacketConn(carriers);
     const kcp = KcpSession.dial(conn, "server");
