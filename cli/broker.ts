@@ -18,7 +18,7 @@ import {
 import { BrokerMetrics, MAX_TRACKED_ADDRESSES } from "../lib/broker/metrics.ts";
 import { MetricsLog } from "../lib/broker/metrics_log.ts";
 import { Rendezvous } from "../lib/broker/rendezvous.ts";
-import { type FlagSpecs, HelpRequested, parseFlags, usage } from "../lib/util/flags.ts";
+import { type FlagSpecs, parseCommandLine } from "../lib/util/flags.ts";
 import { Logger, stderrSink } from "../lib/util/log.ts";
 
 const FLAGS: FlagSpecs = {
@@ -95,18 +95,8 @@ const FLAGS: FlagSpecs = {
 const SUMMARY = "Snowflake broker: matches clients' WebRTC offers with volunteer proxies.";
 
 export async function main(args: string[]): Promise<number> {
-  let flags;
-  try {
-    flags = parseFlags(FLAGS, args);
-  } catch (error) {
-    const text = usage("snowflake broker", SUMMARY, FLAGS);
-    if (error instanceof HelpRequested) {
-      console.log(text);
-      return 0;
-    }
-    console.error(`${(error as Error).message}\n${text}`);
-    return 2;
-  }
+  const flags = parseCommandLine("snowflake broker", SUMMARY, FLAGS, args);
+  if (typeof flags === "number") return flags;
   const v = flags.values;
   const logger = new Logger(stderrSink, {
     unsafeLogging: v["unsafe-logging"] as boolean,

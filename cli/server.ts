@@ -18,7 +18,7 @@ import { type SnowflakeServer, startSnowflakeServer } from "../lib/server/server
 import { resolveTls, TlsConfigError } from "../lib/server/tls_config.ts";
 import { parseNumTurbotunnel, parseTransportOptions } from "../lib/server/transport_options.ts";
 import { PtArgs } from "../lib/pt/args.ts";
-import { type FlagSpecs, HelpRequested, parseFlags, usage } from "../lib/util/flags.ts";
+import { type FlagSpecs, parseCommandLine } from "../lib/util/flags.ts";
 import { fileSink, Logger, type LogLevel, type LogSink, stderrSink } from "../lib/util/log.ts";
 
 const SUMMARY =
@@ -104,18 +104,8 @@ const LEVELS: Record<LogLevel, "debug" | "info" | "warning" | "error"> = {
 };
 
 export async function main(args: string[]): Promise<number> {
-  let flags;
-  try {
-    flags = parseFlags(FLAGS, args);
-  } catch (error) {
-    const help = usage("snowflake server", SUMMARY, FLAGS);
-    if (error instanceof HelpRequested) {
-      console.error(help);
-      return 0;
-    }
-    console.error(`${(error as Error).message}\n${help}`);
-    return 2;
-  }
+  const flags = parseCommandLine("snowflake server", SUMMARY, FLAGS, args);
+  if (typeof flags === "number") return flags;
   const v = flags.values;
   if (v.version) {
     console.error(`snowflake-server ${denoJson.version} (Deno ${Deno.version.deno})`);

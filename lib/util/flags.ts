@@ -181,3 +181,28 @@ export function formatDuration(ms: number): string {
   rest -= m * 60;
   return `${h ? h + "h" : ""}${h || m ? m + "m" : ""}${Number(rest.toFixed(3))}s`;
 }
+
+/**
+ * What every subcommand does first: parse `args`, or print the usage to stderr
+ * (as Go's `flag` package does) and return the exit status: 0 for `-h`, 2 for a
+ * bad command line.
+ */
+export function parseCommandLine(
+  command: string,
+  summary: string,
+  specs: FlagSpecs,
+  args: string[],
+): ParsedFlags | number {
+  try {
+    return parseFlags(specs, args);
+  } catch (error) {
+    const text = usage(command, summary, specs);
+    if (error instanceof HelpRequested) {
+      console.error(text);
+      return 0;
+    }
+    if (!(error instanceof FlagError)) throw error;
+    console.error(`${error.message}\n${text}`);
+    return 2;
+  }
+}

@@ -151,11 +151,11 @@ Deno.test("broker subprocess: bad configuration is one clear line and exit statu
   const help = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "cli/main.ts", "broker", "-h"],
     cwd: new URL("../../", import.meta.url).pathname,
-    stdout: "piped",
-    stderr: "null",
+    stdout: "null",
+    stderr: "piped",
   }).output();
   assert.equal(help.code, 0);
-  const text = new TextDecoder().decode(help.stdout);
+  const text = new TextDecoder().decode(help.stderr); // Go's flag package prints usage to stderr
   for (
     const flag of [
       "-acme-hostnames",

@@ -4,6 +4,7 @@ import {
   type FlagSpecs,
   formatDuration,
   HelpRequested,
+  parseCommandLine,
   parseDuration,
   parseFlags,
   usage,
@@ -65,4 +66,18 @@ Deno.test("usage lists every flag with its default", () => {
   const text = usage("snowflake proxy", "", SPECS);
   assert.match(text, /-capacity int\n\s+max clients \(default 0\)/);
   assert.match(text, /-poll-interval duration \(also -poll\)\n\s+poll interval \(default "5s"\)/);
+});
+
+Deno.test("parseCommandLine: values, or the exit status for -h and bad flags", () => {
+  const parsed = parseCommandLine("cmd", "", SPECS, ["-capacity=2"]);
+  assert.ok(typeof parsed !== "number");
+  assert.equal(parsed.values.capacity, 2);
+  const error = console.error;
+  console.error = () => {};
+  try {
+    assert.equal(parseCommandLine("cmd", "", SPECS, ["-h"]), 0);
+    assert.equal(parseCommandLine("cmd", "", SPECS, ["-nope"]), 2);
+  } finally {
+    console.error = error;
+  }
 });
