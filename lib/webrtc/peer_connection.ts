@@ -9,7 +9,9 @@
  * {@link waitForIceGatheringComplete}.
  *
  * The native peer connection and its data channels are released by close(),
- * and on process exit for any still open.
+ * and on process exit for any still open. Like a socket, an open connection
+ * keeps the process alive (its events are being pumped); once every one is
+ * closed the binding holds nothing that does.
  */
 
 import { encodePeerConfig, type RTCConfiguration } from "./config.ts";

@@ -3,9 +3,9 @@
  * belong to. While at least one RTCPeerConnection is open it loops:
  * swrtc_poll drains every ready event in one call and dispatches each by
  * handle, then swrtc_wait (a `nonblocking` FFI call, so it blocks a worker
- * thread, not the event loop) sleeps on an eventfd until the shim queues more. No busy
- * polling, one FFI crossing per batch rather than per message. Events of one
- * handle keep the shim's order (open, then messages, then close).
+ * thread, not the event loop) sleeps on an eventfd until the shim queues
+ * more. No busy polling, one FFI crossing per batch rather than per message.
+ * Events of one handle keep the shim's order (open, then messages, then close).
  *
  * When the last peer connection closes the shim wakes the wait and the loop
  * ends, so an idle binding does not keep the process alive; opening a peer
@@ -45,7 +45,7 @@ export class EventPump {
 
   static #instance: EventPump | undefined;
 
-  /** The realm's pump (loads the native library on first use). */
+  /** The realm's one pump. */
   static get(native: Native): EventPump {
     return EventPump.#instance ??= new EventPump(native);
   }
