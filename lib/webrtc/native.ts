@@ -23,7 +23,7 @@ export class Native {
   readonly context: number;
   /** The context's eventfd, which swrtc_wait sleeps on. */
   readonly wakeFd: number;
-  readonly out = new Uint8Array(OUT_CAPACITY);
+  readonly out: Uint8Array<ArrayBuffer> = new Uint8Array(OUT_CAPACITY);
 
   private constructor(library: NativeLibrary) {
     this.symbols = library.symbols;
