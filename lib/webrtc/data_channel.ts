@@ -205,8 +205,12 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
     switch (kind) {
       case EventKind.ChannelBinary: {
         if (this.#readyState === "closed") return;
-        const copy = payload.slice();
-        const data = this.#binaryType === "blob" ? new Blob([copy]) : copy.buffer;
+        // The payload is a view into the poll buffer: the message gets its own copy.
+        const copy = payload.buffer.slice(
+          payload.byteOffset,
+          payload.byteOffset + payload.length,
+        ) as ArrayBuffer;
+        const data = this.#binaryType === "blob" ? new Blob([copy]) : copy;
         this.dispatchEvent(new MessageEvent("message", { data }));
         return;
       }
