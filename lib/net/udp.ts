@@ -1,115 +1,148 @@
 /**
- * A PacketConn over a UDP socket (`Deno.listenDatagram`, which needs the `net`
- * unstable feature; deno.json enables it). Snowflake never runs KCP over UDP,
+ * A PacketConn over a kernel UDP socket, driven through libc by Deno FFI
+ * (udp_libc.ts; needs --allow-ffi, Linux). Snowflake never runs KCP over UDP,
  * but our conformance tests and benches do, against kcp-go on loopback.
  *
- * The socket lives in a worker (udp_worker.ts), so it is drained while this
- * thread runs KCP: a kernel receive buffer holds only ~100 full-size datagrams,
- * and kcp-go sends a whole window at once. Packets cross between the threads
- * in batches (udp_batch.ts): every writeTo of one task goes over in one message,
- * and the worker hands over whatever it received while the previous batch was
- * being consumed. Deno has no recvmmsg/sendmmsg, so the worker still makes one
- * receive and one send call per datagram.
+ * Why not `Deno.listenDatagram`: it receives one datagram per call and cannot
+ * size the kernel's buffers, and KCP without congestion control sends a whole
+ * window at once; the default receive buffer (~100 full-size datagrams)
+ * overflows while one-at-a-time reads catch up. Here:
  *
- * Behaves like UDP everywhere: writeTo never waits and drops when too many
- * sends are pending or a send fails; a failed receive (an ICMP error) is
- * skipped; received packets wait in bounded queues (in the worker and here)
- * and are dropped when those are full. `dropped` counts all of it.
+ * - the socket's receive and send buffers are set to a few MiB (udp_socket.ts);
+ * - one `recvmmsg` at a time takes up to {@link RECEIVE_BATCH} datagrams per
+ *   call. It blocks on Deno's FFI thread pool, so the JS thread runs KCP
+ *   meanwhile; one at a time keeps datagrams in order;
+ * - `writeTo` copies the datagram into a preallocated batch; the batch goes out
+ *   in one synchronous `sendmmsg` (MSG_DONTWAIT) at the end of the current
+ *   microtask run, or at once when it is full;
+ * - close() shuts the socket down, which wakes the blocked receive (SO_RCVTIMEO
+ *   bounds the wait should it not), and closes the descriptor once that
+ *   receive has returned. `closed` resolves then.
  *
- * Addresses are "host:port" strings ("[::1]:port" for IPv6), as Go prints them.
+ * Behaves like UDP everywhere: writeTo never waits; a datagram the kernel
+ * refuses (send buffer full, too large, unreachable) is dropped; received
+ * datagrams wait in a bounded queue (`queueSize`) and are dropped when it is
+ * full; the kernel drops what does not fit its receive buffer. `dropped`
+ * counts all of it (the kernel's count through SO_MEMINFO).
+ *
+ * Addresses are "ip:port" strings ("[::1]:port" for IPv6), as Go prints them;
+ * hosts are IP literals (udp_sockaddr.ts), IPv4 or IPv6.
  */
 
 import { AsyncQueue } from "./async_queue.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "./packet_conn.ts";
-import { BatchWriter, forEachPacket } from "./udp_batch.ts";
-import { parseUdpAddr } from "./udp_addr.ts";
-import type { FromWorker, ToWorker } from "./udp_worker.ts";
+import {
+  describeErrno,
+  EAGAIN,
+  EINTR,
+  ENOBUFS,
+  ENOMEM,
+  errno,
+  type Libc,
+  libc,
+  MSG_DONTWAIT,
+  MSG_WAITFORONE,
+  SHUT_RDWR,
+} from "./udp_libc.ts";
+import { ReceiveVector, SendVector } from "./udp_mmsg.ts";
+import { decodeSockaddr, encodeSockaddr, SOCKADDR_IN6_SIZE } from "./udp_sockaddr.ts";
+import { kernelDrops, openUdpSocket, type UdpSocket } from "./udp_socket.ts";
 
 export { formatUdpAddr, MAX_UDP_PAYLOAD, parseUdpAddr } from "./udp_addr.ts";
 
 export interface UdpOptions {
-  /** Address to bind; default 127.0.0.1. */
+  /** IP address to bind (IPv4 or IPv6 literal); default 127.0.0.1. */
   hostname?: string;
   /** Port to bind; default 0 (any free port). */
   port?: number;
-  /** Received packets waiting for readFrom, here and again in the worker; default 1024 (more: dropped). */
+  /** Received datagrams waiting for readFrom; default 1024 (more: dropped). */
   queueSize?: number;
-  /** Packets waiting to be sent, per batch here and in the worker; default 1024 (more: dropped). */
-  maxPendingSends?: number;
+  /** Kernel receive buffer to ask for (SO_RCVBUF; more when root); default 8 MiB. */
+  receiveBufferBytes?: number;
+  /** Kernel send buffer to ask for (SO_SNDBUF; more when root); default 4 MiB. */
+  sendBufferBytes?: number;
 }
 
-/** Opens a UDP socket (in a worker) as a PacketConn; rejects if it cannot bind. */
-export function listenUdp(options: UdpOptions = {}): Promise<UdpPacketConn> {
-  const worker = new Worker(new URL("./udp_worker.ts", import.meta.url).href, { type: "module" });
-  const queueSize = options.queueSize ?? 1024;
-  const maxPendingSends = options.maxPendingSends ?? 1024;
-  return new Promise((resolve, reject) => {
-    worker.onmessage = (event: MessageEvent<FromWorker>) => {
-      const message = event.data;
-      if (message.type === "opened") {
-        resolve(new UdpPacketConn(worker, message.localAddr, queueSize, maxPendingSends));
-      } else {
-        worker.terminate();
-        reject(
-          new Error(
-            `UDP listen on ${options.hostname ?? "127.0.0.1"}:${options.port ?? 0} failed: ${
-              message.type === "failed" ? message.message : message.type
-            }`,
-          ),
-        );
-      }
-    };
-    worker.onerror = (event) => {
-      event.preventDefault();
-      worker.terminate();
-      reject(new Error(`UDP worker failed: ${event.message}`));
-    };
-    const open: ToWorker = {
-      type: "open",
-      hostname: options.hostname ?? "127.0.0.1",
-      port: options.port ?? 0,
-      queueSize,
-      maxPendingSends,
-    };
-    worker.postMessage(open);
-  });
-}
-
-/** Parsed-address checks remembered; at the bound the cache is emptied (then refills). */
+/** Datagrams one recvmmsg call may return. */
+export const RECEIVE_BATCH = 64;
+/** Room per received datagram: any UDP payload fits (IPv6's largest is 65527), so none is cut. */
+const RECEIVE_SLOT_BYTES = 65536;
+/** Datagrams per sendmmsg call (the kernel's UIO_MAXIOV); a full batch is sent at once. */
+const SEND_BATCH = 1024;
+/** Payload bytes per send batch; a full batch is sent at once. */
+const SEND_BATCH_BYTES = 1 << 20;
+/** Longest a blocked receive outlives close() should the shutdown not wake it. */
+const RECEIVE_TIMEOUT_MS = 500;
+/** Parsed destinations remembered; at the bound the cache is emptied (then refills). */
 const ADDR_CACHE_SIZE = 1024;
+/** errno values after which receiving goes on (a timeout, a signal, a passing shortage). */
+const TRANSIENT_RECEIVE_ERRORS = new Set([EAGAIN, EINTR, ENOMEM]);
+
+/** Opens a UDP socket as a PacketConn; rejects if it cannot bind. */
+export function listenUdp(options: UdpOptions = {}): Promise<UdpPacketConn> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 0;
+  try {
+    const lib = libc();
+    const socket = openUdpSocket(lib, {
+      hostname,
+      port,
+      receiveBufferBytes: options.receiveBufferBytes ?? 8 << 20,
+      sendBufferBytes: options.sendBufferBytes ?? 4 << 20,
+      receiveTimeoutMs: RECEIVE_TIMEOUT_MS,
+    });
+    return Promise.resolve(new UdpPacketConn(lib, socket, options.queueSize ?? 1024));
+  } catch (error) {
+    const where = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+    return Promise.reject(new Error(`UDP listen on ${where} failed: ${(error as Error).message}`));
+  }
+}
 
 export class UdpPacketConn implements PacketConn {
-  /** Where the socket is bound, "host:port". */
+  /** Where the socket is bound, "ip:port". */
   readonly localAddr: string;
-  /** Resolves once the socket is closed and the worker has ended. */
+  /** The kernel's receive and send buffer sizes (what it accounts, about twice the payload they hold). */
+  readonly receiveBufferBytes: number;
+  readonly sendBufferBytes: number;
+  /** Resolves once the socket is closed and its descriptor released. */
   readonly closed: Promise<void>;
-  readonly #worker: Worker;
+  readonly #lib: Libc;
+  readonly #family: number;
+  #fd: number;
   readonly #incoming: AsyncQueue<Packet>;
-  readonly #maxPendingSends: number;
-  #sends: BatchWriter | null = null;
-  #checkedAddrs = new Set<string>();
+  readonly #receive = new ReceiveVector(RECEIVE_BATCH, RECEIVE_SLOT_BYTES);
+  readonly #send = new SendVector(SEND_BATCH, SEND_BATCH_BYTES);
+  #flushQueued = false;
+  #destinations = new Map<string, Uint8Array | null>();
+  /** The latest source address, raw and as text: most datagrams come from the same peer. */
+  readonly #lastSource = new Uint8Array(SOCKADDR_IN6_SIZE);
+  #lastSourceLength = 0;
+  #lastSourceAddr = "";
   #isClosed = false;
   #droppedHere = 0;
-  #droppedInWorker = 0;
-  #resolveClosed!: () => void;
+  #kernelDropsAtClose = 0;
+  #error: Error | null = null;
 
   /** Use {@link listenUdp}. */
-  constructor(worker: Worker, localAddr: string, queueSize: number, maxPendingSends: number) {
-    this.#worker = worker;
-    this.localAddr = localAddr;
+  constructor(lib: Libc, socket: UdpSocket, queueSize: number) {
+    this.#lib = lib;
+    this.#fd = socket.fd;
+    this.#family = socket.family;
+    this.localAddr = socket.localAddr;
+    this.receiveBufferBytes = socket.receiveBufferBytes;
+    this.sendBufferBytes = socket.sendBufferBytes;
     this.#incoming = new AsyncQueue(queueSize);
-    this.#maxPendingSends = maxPendingSends;
-    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
-    worker.onmessage = (event: MessageEvent<FromWorker>) => this.#onMessage(event.data);
-    worker.onerror = (event) => {
-      event.preventDefault();
-      this.#end(); // the worker died: nothing more will arrive
-    };
+    this.closed = this.#receiveLoop();
   }
 
-  /** Packets dropped so far: queues full, or a send failed. */
+  /** Datagrams dropped so far: by us (queue full, send refused) and by the kernel (receive buffer full). */
   get dropped(): number {
-    return this.#droppedHere + this.#droppedInWorker;
+    return this.#droppedHere + (this.#fd >= 0 ? kernelDrops(this.#lib, this.#fd) : this.#kernelDropsAtClose);
+  }
+
+  /** Why receiving stopped, when a receive failed for good (the conn is closed then); null otherwise. */
+  get error(): Error | null {
+    return this.#error;
   }
 
   readFrom(): Promise<Packet | null> {
@@ -118,62 +151,118 @@ export class UdpPacketConn implements PacketConn {
 
   writeTo(packet: Uint8Array, addr: string): void {
     if (this.#isClosed) throw new ConnClosedError("UDP socket");
-    if (!this.#checkedAddrs.has(addr)) {
-      parseUdpAddr(addr); // a malformed address is the caller's bug: throw here, not in the worker
-      if (this.#checkedAddrs.size >= ADDR_CACHE_SIZE) this.#checkedAddrs.clear();
-      this.#checkedAddrs.add(addr);
+    let destination = this.#destinations.get(addr);
+    if (destination === undefined) {
+      destination = encodeSockaddr(addr, this.#family); // a malformed address is the caller's bug: throws
+      if (this.#destinations.size >= ADDR_CACHE_SIZE) this.#destinations.clear();
+      this.#destinations.set(addr, destination);
     }
-    if (this.#sends === null) {
-      this.#sends = new BatchWriter();
-      queueMicrotask(this.#flushSends);
-    }
-    if (this.#sends.count >= this.#maxPendingSends) {
-      this.#droppedHere++; // a burst beyond the bound in one task: drop, as a full socket buffer would
+    if (destination === null) {
+      this.#droppedHere++; // IPv6 from an IPv4 socket: unreachable, as the kernel's EAFNOSUPPORT
       return;
     }
-    this.#sends.add(packet, addr);
+    if (!this.#send.add(packet, destination)) {
+      this.#flushSends();
+      if (!this.#send.add(packet, destination)) {
+        this.#droppedHere++; // larger than a batch, so larger than any datagram (EMSGSIZE)
+        return;
+      }
+    }
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushSends);
+    }
   }
 
+  /** Sends what was written so far, stops receiving and releases the socket (see `closed`). Idempotent. */
   close(): void {
     if (this.#isClosed) return;
+    this.#flushSends(); // what was written before close goes out, as Go's synchronous writes would have
     this.#isClosed = true;
-    this.#sends = null;
     this.#incoming.close();
-    this.#post({ type: "close" });
+    // On an unconnected socket this fails with ENOTCONN, yet still wakes a blocked receive (Linux).
+    this.#lib.shutdown(this.#fd, SHUT_RDWR);
   }
 
   #flushSends = (): void => {
-    const sends = this.#sends;
-    this.#sends = null;
-    if (sends === null || this.#isClosed) return;
-    const batch = sends.finish();
-    this.#post({ type: "send", batch }, [batch.data]);
+    this.#flushQueued = false;
+    const batch = this.#send;
+    const count = batch.length;
+    if (count === 0) return;
+    batch.clear();
+    if (this.#isClosed) return;
+    for (let sent = 0; sent < count;) {
+      const n = this.#lib.sendmmsg(this.#fd, batch.headersFrom(sent), count - sent, MSG_DONTWAIT);
+      if (n > 0) {
+        sent += n;
+        continue;
+      }
+      // datagram `sent` was refused
+      const code = errno(this.#lib);
+      if (code === EAGAIN || code === ENOBUFS) {
+        this.#droppedHere += count - sent; // the send buffer is full: drop the rest of the batch
+        return;
+      }
+      this.#droppedHere++; // e.g. EMSGSIZE: this one is lost, like any UDP datagram
+      sent++;
+    }
   };
 
-  #onMessage(message: FromWorker): void {
-    switch (message.type) {
-      case "packets":
-        this.#droppedInWorker = message.dropped;
-        forEachPacket(message.batch, (packet, addr) => {
-          if (!this.#incoming.push({ packet, addr })) this.#droppedHere++; // full (or closed): drop
-        });
-        if (!this.#isClosed) this.#post({ type: "ack" });
-        return;
-      case "closed":
-        this.#droppedInWorker = message.dropped;
-        this.#end();
-        return;
+  async #receiveLoop(): Promise<void> {
+    const lib = this.#lib;
+    const batch = this.#receive;
+    try {
+      while (!this.#isClosed) {
+        let n = await lib.recvmmsgBlocking(this.#fd, batch.headers, batch.count, MSG_WAITFORONE, null);
+        if (this.#isClosed) return;
+        if (n < 0) {
+          // errno stayed on the pool thread: ask again here, without waiting, to learn it
+          n = lib.recvmmsg(this.#fd, batch.headers, batch.count, MSG_DONTWAIT, null);
+          if (n < 0) {
+            const code = errno(lib);
+            if (TRANSIENT_RECEIVE_ERRORS.has(code)) continue;
+            this.#error = new Error(describeErrno(lib, code, "UDP receive failed"));
+            this.close();
+            return;
+          }
+        }
+        this.#deliver(n);
+      }
+    } finally {
+      this.#kernelDropsAtClose = kernelDrops(lib, this.#fd);
+      lib.close(this.#fd);
+      this.#fd = -1;
     }
   }
 
-  #post(message: ToWorker, transfer: Transferable[] = []): void {
-    this.#worker.postMessage(message, transfer);
+  /** Queues the `n` datagrams of the last receive, copied out of the batch's slots (one buffer for them all). */
+  #deliver(n: number): void {
+    const batch = this.#receive;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += batch.length(i);
+    const bytes = new Uint8Array(total);
+    let offset = 0;
+    for (let i = 0; i < n; i++) {
+      const length = batch.length(i);
+      const packet = bytes.subarray(offset, offset + length);
+      packet.set(batch.payload(i, length));
+      offset += length;
+      // queue full: drop, as a full socket buffer would
+      if (!this.#incoming.push({ packet, addr: this.#sourceAddr(batch.source(i)) })) this.#droppedHere++;
+    }
+    batch.resetNames(n);
   }
 
-  #end(): void {
-    this.#isClosed = true;
-    this.#incoming.close();
-    this.#worker.terminate();
-    this.#resolveClosed();
+  #sourceAddr(name: Uint8Array): string {
+    const last = this.#lastSource;
+    if (name.length === this.#lastSourceLength) {
+      let i = 0;
+      while (i < name.length && name[i] === last[i]) i++;
+      if (i === name.length) return this.#lastSourceAddr;
+    }
+    last.set(name);
+    this.#lastSourceLength = name.length;
+    this.#lastSourceAddr = decodeSockaddr(name);
+    return this.#lastSourceAddr;
   }
 }

@@ -1,29 +1,47 @@
-/** UdpPacketConn (lib/net/udp.ts): the PacketConn conformance suite over loopback, and its address handling. */
+/**
+ * UdpPacketConn (lib/net/udp.ts): the PacketConn conformance suite over IPv4
+ * and IPv6 loopback, and what is particular to a kernel socket: buffer sizes,
+ * drop counting (ours and the kernel's), dual stack, bind failures, a flush at
+ * close, and a receive that outlives its timeout.
+ */
 
 import assert from "node:assert/strict";
-import { formatUdpAddr, listenUdp, parseUdpAddr, type UdpPacketConn } from "../../lib/net/udp.ts";
+import {
+  formatUdpAddr,
+  listenUdp,
+  parseUdpAddr,
+  RECEIVE_BATCH,
+  type UdpPacketConn,
+} from "../../lib/net/udp.ts";
 import { runPacketConnCases } from "./packet_conn_cases.ts";
 
 const QUEUE = 64;
-const PENDING_SENDS = 64;
+/** Kernel receive buffer of the suite's pairs: at least 16 full-size datagrams, yet the flood case overruns it. */
+const SUITE_RECEIVE_BUFFER = 64 << 10;
+/** Too small for a burst of small datagrams. */
+const SMALL_RECEIVE_BUFFER = 4096;
+/** Below the kernel's accounting of any datagram (sk_buff and shared info alone are larger). */
+const MIN_TRUESIZE = 256;
 
-runPacketConnCases({
-  name: "UdpPacketConn",
-  makePair: async () => {
-    const options = { queueSize: QUEUE, maxPendingSends: PENDING_SENDS };
-    const [a, b] = await Promise.all([listenUdp(options), listenUdp(options)]);
-    return {
-      a,
-      b,
-      aAddr: a.localAddr,
-      bAddr: b.localAddr,
-      // a's send batch and its worker's send queue, then b's worker's queue and b's own.
-      capacity: 2 * PENDING_SENDS + 2 * QUEUE,
-      maxPacketSize: 65507,
-      close: () => Promise.all([a.closed, b.closed]).then(() => {}),
-    };
-  },
-});
+for (const hostname of ["127.0.0.1", "::1"]) {
+  runPacketConnCases({
+    name: `UdpPacketConn ${hostname}`,
+    makePair: async () => {
+      const options = { hostname, queueSize: QUEUE, receiveBufferBytes: SUITE_RECEIVE_BUFFER };
+      const [a, b] = await Promise.all([listenUdp(options), listenUdp(options)]);
+      return {
+        a,
+        b,
+        aAddr: a.localAddr,
+        bAddr: b.localAddr,
+        // b's kernel buffer, one receive batch, b's queue (a's sends leave synchronously)
+        capacity: Math.ceil(b.receiveBufferBytes / MIN_TRUESIZE) + RECEIVE_BATCH + QUEUE,
+        maxPacketSize: 65507,
+        close: () => Promise.all([a.closed, b.closed]).then(() => {}),
+      };
+    },
+  });
+}
 
 Deno.test("UdpPacketConn: parses and formats host:port", () => {
   assert.deepEqual(parseUdpAddr("127.0.0.1:5000"), { transport: "udp", hostname: "127.0.0.1", port: 5000 });
@@ -44,47 +62,175 @@ Deno.test("UdpPacketConn: parses and formats host:port", () => {
   }
 });
 
-Deno.test("UdpPacketConn: rejects when it cannot bind", async () => {
+Deno.test("UdpPacketConn: binds where asked, with the socket buffers asked for", async () => {
+  const rmemMax = Number(Deno.readTextFileSync("/proc/sys/net/core/rmem_max"));
+  const wmemMax = Number(Deno.readTextFileSync("/proc/sys/net/core/wmem_max"));
+  const [v4, v6] = await Promise.all([
+    listenUdp({ receiveBufferBytes: 3 << 20, sendBufferBytes: 1 << 20 }),
+    listenUdp({ hostname: "::1" }),
+  ]);
+  try {
+    assert.match(v4.localAddr, /^127\.0\.0\.1:\d+$/);
+    assert.match(v6.localAddr, /^\[::1\]:\d+$/);
+    // The kernel doubles what it is given; without CAP_NET_ADMIN it caps at the sysctls first.
+    assert.ok(v4.receiveBufferBytes >= 2 * Math.min(3 << 20, rmemMax), `SO_RCVBUF ${v4.receiveBufferBytes}`);
+    assert.ok(v4.sendBufferBytes >= 2 * Math.min(1 << 20, wmemMax), `SO_SNDBUF ${v4.sendBufferBytes}`);
+    assert.ok(
+      v6.receiveBufferBytes >= 2 * Math.min(8 << 20, rmemMax),
+      `default SO_RCVBUF ${v6.receiveBufferBytes}`,
+    );
+  } finally {
+    await closeAll(v4, v6);
+  }
+});
+
+Deno.test("UdpPacketConn: rejects when it cannot bind, saying why", async () => {
   const a = await listenUdp();
   try {
     const port = Number(a.localAddr.split(":")[1]);
-    await assert.rejects(() => listenUdp({ port }), /UDP listen on 127\.0\.0\.1:\d+ failed/);
+    await assert.rejects(
+      () => listenUdp({ port }),
+      /^Error: UDP listen on 127\.0\.0\.1:\d+ failed: bind: Address already in use \(errno 98\)$/,
+    );
+    await assert.rejects(
+      () => listenUdp({ hostname: "localhost" }),
+      /failed: not an IP address: "localhost"/,
+    );
+    await assert.rejects(() => listenUdp({ hostname: "192.0.2.1" }), /\[?192\.0\.2\.1\]?:0 failed: bind: /);
   } finally {
     await closeAll(a);
+  }
+});
+
+Deno.test("UdpPacketConn: writeTo throws on a malformed address and drops an unreachable family", async () => {
+  const [v4, v6] = await Promise.all([listenUdp(), listenUdp({ hostname: "::1" })]);
+  try {
+    for (
+      const bad of ["localhost:53", "1.2.3:53", "01.2.3.4:53", "[::1::2]:53", "[1:2:3:4:5:6:7:8:9]:53", "x"]
+    ) {
+      assert.throws(() => v4.writeTo(new Uint8Array([1]), bad), RangeError, bad);
+    }
+    v4.writeTo(new Uint8Array([1]), v6.localAddr); // IPv6 from an IPv4 socket
+    assert.equal(v4.dropped, 1);
+  } finally {
+    await closeAll(v4, v6);
+  }
+});
+
+Deno.test("UdpPacketConn: a dual-stack socket sees IPv4 peers as plain IPv4 and answers them", async () => {
+  const [any6, v4] = await Promise.all([listenUdp({ hostname: "::" }), listenUdp()]);
+  try {
+    const port = Number(/:(\d+)$/.exec(any6.localAddr)![1]);
+    assert.equal(any6.localAddr, `[::]:${port}`);
+    v4.writeTo(new Uint8Array([1, 2]), `127.0.0.1:${port}`);
+    const got = await soon(any6.readFrom());
+    assert.deepEqual(got, { packet: new Uint8Array([1, 2]), addr: v4.localAddr });
+    any6.writeTo(new Uint8Array([3]), got.addr); // sent IPv4-mapped
+    assert.deepEqual(await soon(v4.readFrom()), { packet: new Uint8Array([3]), addr: `127.0.0.1:${port}` });
+  } finally {
+    await closeAll(any6, v4);
+  }
+});
+
+Deno.test("UdpPacketConn: what was written before close is sent", async () => {
+  const [a, b] = await Promise.all([listenUdp(), listenUdp()]);
+  try {
+    for (let i = 0; i < 3; i++) a.writeTo(new Uint8Array([i]), b.localAddr);
+    a.close();
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(await soon(b.readFrom()), { packet: new Uint8Array([i]), addr: a.localAddr });
+    }
+  } finally {
+    await closeAll(a, b);
   }
 });
 
 Deno.test("UdpPacketConn: a send to a closed port is dropped, and the socket keeps working", async () => {
   const [a, b, gone] = await Promise.all([listenUdp(), listenUdp(), listenUdp()]);
   const goneAddr = gone.localAddr;
-  gone.close();
-  await gone.closed;
+  await closeAll(gone);
   try {
-    // The kernel may answer with ICMP port unreachable, surfaced on a's next receive.
+    // The kernel may answer with ICMP port unreachable; it must not stop a's receiving.
     for (let i = 0; i < 8; i++) a.writeTo(new Uint8Array([i]), goneAddr);
     await new Promise((resolve) => setTimeout(resolve, 20));
     b.writeTo(new Uint8Array([42]), a.localAddr);
-    const got = await a.readFrom();
-    assert.deepEqual(got, { packet: new Uint8Array([42]), addr: b.localAddr });
+    assert.deepEqual(await soon(a.readFrom()), { packet: new Uint8Array([42]), addr: b.localAddr });
   } finally {
     await closeAll(a, b);
   }
 });
 
-Deno.test("UdpPacketConn: drops what its full receive queues cannot hold, and counts it", async () => {
-  const [a, b] = await Promise.all([listenUdp({ queueSize: 4 }), listenUdp()]);
+Deno.test("UdpPacketConn: keeps receiving after an idle spell longer than its receive timeout", async () => {
+  const [a, b] = await Promise.all([listenUdp(), listenUdp()]);
   try {
-    for (let i = 0; i < 32; i++) b.writeTo(new Uint8Array([i]), a.localAddr);
-    // Nobody reads a: its queue (4) and its worker's (4) fill up, the rest is dropped.
-    for (let tries = 0; tries < 200 && a.dropped < 32 - 8; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    assert.ok(a.dropped >= 32 - 8 && a.dropped <= 32 - 4, `dropped ${a.dropped}`);
-    for (let i = 0; i < 4; i++) assert.deepEqual((await a.readFrom())?.packet, new Uint8Array([i]));
+    const pending = a.readFrom();
+    await new Promise((resolve) => setTimeout(resolve, 700)); // > RECEIVE_TIMEOUT_MS: the blocked receive times out and is re-issued
+    b.writeTo(new Uint8Array([7]), a.localAddr);
+    assert.deepEqual(await soon(pending), { packet: new Uint8Array([7]), addr: b.localAddr });
+    assert.equal(a.error, null);
   } finally {
     await closeAll(a, b);
   }
 });
+
+Deno.test("UdpPacketConn: drops what its full receive queue cannot hold, and counts it", async () => {
+  const [a, b] = await Promise.all([listenUdp({ queueSize: 4 }), listenUdp()]);
+  try {
+    for (let i = 0; i < 32; i++) b.writeTo(new Uint8Array([i]), a.localAddr);
+    // Nobody reads a: its queue takes 4, the rest is dropped as it arrives.
+    await waitFor(() => a.dropped >= 28);
+    assert.equal(a.dropped, 28);
+    for (let i = 0; i < 4; i++) assert.deepEqual((await soon(a.readFrom()))?.packet, new Uint8Array([i]));
+  } finally {
+    await closeAll(a, b);
+  }
+});
+
+Deno.test("UdpPacketConn: counts what the kernel drops at a full receive buffer", async () => {
+  const SENT = 4000;
+  const [a, b] = await Promise.all([
+    listenUdp({ queueSize: 4, receiveBufferBytes: SMALL_RECEIVE_BUFFER }),
+    listenUdp(),
+  ]);
+  try {
+    for (let i = 0; i < SENT; i++) b.writeTo(new Uint8Array(64), a.localAddr); // out in a few sendmmsg calls
+    await waitFor(() => a.dropped + b.dropped >= SENT - 4);
+    assert.equal(a.dropped + b.dropped, SENT - 4, "every datagram is queued or counted as dropped");
+    const kernelDrops = procNetUdpDrops(Number(a.localAddr.split(":")[1]));
+    assert.ok(kernelDrops > 0, "the kernel dropped some (a 4 KiB buffer cannot take a burst of 1024)");
+    assert.ok(a.dropped >= kernelDrops, `a counts the kernel's ${kernelDrops} drops (${a.dropped})`);
+  } finally {
+    await closeAll(a, b);
+  }
+});
+
+/** The kernel's drop count for the IPv4 UDP socket on `port` (/proc/net/udp, last column). */
+function procNetUdpDrops(port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const line = Deno.readTextFileSync("/proc/net/udp").split("\n").find((l) =>
+    l.trim().split(/\s+/)[1]?.endsWith(`:${hexPort}`)
+  );
+  assert.ok(line, `socket on port ${port} in /proc/net/udp`);
+  return Number(line.trim().split(/\s+/).at(-1));
+}
+
+/** `promise`, or a failure after 5 s (a lost datagram must fail the test, not hang it). */
+async function soon<T>(promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("nothing within 5 s")), 5000);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `done` every 5 ms, at most 400 times. */
+async function waitFor(done: () => boolean): Promise<void> {
+  for (let tries = 0; tries < 400 && !done(); tries++) await new Promise((resolve) => setTimeout(resolve, 5));
+}
 
 async function closeAll(...conns: UdpPacketConn[]): Promise<void> {
   for (const conn of conns) conn.close();
