@@ -51,11 +51,11 @@ export class BrokerMetrics {
 
   counts: PeriodCounts = zeroCounts();
   /** Distinct addresses this period, by proxy type (`unknown` for unrecognised types). */
-  addressesByType = new Map<string, Set<string>>();
+  addressesByType: Map<string, Set<string>> = new Map();
   /** Distinct addresses this period, by NAT type. */
-  addressesByNat = new Map<NatType, Set<string>>();
+  addressesByNat: Map<NatType, Set<string>> = new Map();
   /** Distinct proxies this period by country (only with a geoip table). */
-  countries = new Map<string, number>();
+  countries: Map<string, number> = new Map();
   /** Addresses not remembered this period because of the bound. */
   addressesDropped = 0;
   #tracked = 0;

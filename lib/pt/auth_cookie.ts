@@ -7,7 +7,7 @@
 
 import { timingSafeEqual } from "node:crypto";
 
-export const AUTH_COOKIE_HEADER = new TextEncoder().encode("! Extended ORPort Auth Cookie !\n");
+export const AUTH_COOKIE_HEADER: Uint8Array = new TextEncoder().encode("! Extended ORPort Auth Cookie !\n");
 export const AUTH_COOKIE_LENGTH = 32;
 
 /** A cookie file that is not what tor writes. */

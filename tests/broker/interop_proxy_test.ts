@@ -1,7 +1,8 @@
 /**
  * Interop: Debian's Go `snowflake-proxy` 2.5.1 polls our broker, receives a
  * test client's real WebRTC offer, and its answer reaches the client, which
- * then opens a DataChannel to it. Everything runs in a network namespace this
+ * then opens a DataChannel to it and gets a message echoed back through the
+ * proxy and a WebSocket relay that the client fixture runs. Everything runs in a network namespace this
  * test creates (a veth pair with 192.0.2.1 and 192.0.2.2: the proxy needs a
  * non-loopback address for ICE). The proxy's NAT probe and STUN server are
  * unreachable there, so it reports `unknown`, and the broker runs with
@@ -11,6 +12,7 @@ import assert from "node:assert/strict";
 import { startBroker } from "./broker_process.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
+const RELAY_PORT = 9901;
 
 async function run(cmd: string, args: string[]): Promise<void> {
   const output = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
@@ -38,10 +40,10 @@ Deno.test("interop: Debian snowflake-proxy 2.5.1 ⇄ our broker ⇄ a WebRTC cli
   let proxyLog = "";
   let broker;
   try {
-    // The relay is unreachable on purpose: the test is about the rendezvous, not the relay.
+    // The relay is the client fixture's WebSocket echo server (the namespace is ours: any fixed port is free).
     await Deno.writeTextFile(
       `${dir}/bridges.json`,
-      '{"displayName":"test","webSocketAddress":"ws://192.0.2.1:9/","fingerprint":"2B280B23E1107BB62ABFC40DDCC8824814F80A72"}\n',
+      `{"displayName":"test","webSocketAddress":"ws://192.0.2.1:${RELAY_PORT}/","fingerprint":"2B280B23E1107BB62ABFC40DDCC8824814F80A72"}\n`,
     );
     broker = await startBroker([
       "--disable-tls",
@@ -94,6 +96,8 @@ Deno.test("interop: Debian snowflake-proxy 2.5.1 ⇄ our broker ⇄ a WebRTC cli
         "-A",
         `${REPO}tests/broker/fixtures/offer_client.ts`,
         brokerUrl,
+        "192.0.2.1",
+        String(RELAY_PORT),
       ],
       cwd: REPO,
       stdout: "piped",
@@ -110,6 +114,7 @@ Deno.test("interop: Debian snowflake-proxy 2.5.1 ⇄ our broker ⇄ a WebRTC cli
     assert.match(answer.sdp, /^v=0\r\n/, context);
     assert.match(answer.sdp, /a=candidate:.* 192\.0\.2\.\d+ /, context);
     assert.equal(result.channelOpened, true, context);
+    assert.equal(result.echoed, true, context);
 
     proxy.kill("SIGTERM");
     await proxy.status;
