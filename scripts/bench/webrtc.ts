@@ -39,7 +39,7 @@ async function sample(kind: PeerKind, bytes: number): Promise<Sample> {
 }
 
 export const bench: Bench = async ({ quick }) => {
-  const runs = quick ? 1 : 5;
+  const runs = quick ? 1 : 7;
   const bytes = quick ? 5_000_000 : 20_000_000;
   const ours: Sample[] = [];
   const go: Sample[] = [];
