@@ -66,6 +66,31 @@ Deno.test("webrtc: send before open, after close, too large or a Blob throws; do
   assert.equal(nativeStats().handles, 0);
 });
 
+Deno.test("webrtc: sending past the 16 MiB send buffer is an OperationError, not unbounded memory", async () => {
+  const pair = await connectPair();
+  try {
+    // One synchronous loop: the receiving side's events are not drained meanwhile, so its
+    // queue (4 MiB) and SCTP window fill up and the sender's buffer grows to the bound.
+    const message = new Uint8Array(60_000);
+    let error: unknown = null;
+    let sent = 0;
+    for (; sent < 40 << 20 && error === null; sent += message.length) {
+      try {
+        pair.local.send(message);
+      } catch (caught) {
+        error = caught;
+      }
+    }
+    assert.ok(error instanceof DOMException && error.name === "OperationError", String(error));
+    assert.match(error.message, /send buffer full/);
+    assert.ok(sent > 16 << 20, `failed after ${sent} bytes`);
+    assert.equal(pair.local.readyState, "open"); // the channel stays usable
+  } finally {
+    pair.close();
+  }
+  assert.equal(nativeStats().handles, 0);
+});
+
 Deno.test("webrtc: a closed connection refuses calls with InvalidStateError", async () => {
   const pc = new RTCPeerConnection();
   pc.close();
