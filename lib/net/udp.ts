@@ -9,27 +9,30 @@
  * overflows while one-at-a-time reads catch up. Here:
  *
  * - the socket's receive and send buffers are set to a few MiB (udp_socket.ts);
- * - one `recvmmsg` at a time takes up to {@link RECEIVE_BATCH} datagrams per
- *   call. It blocks on Deno's FFI thread pool, so the JS thread runs KCP
- *   meanwhile; one at a time keeps datagrams in order;
+ *   the kernel's receive buffer is the one receive queue;
+ * - reading takes up to {@link RECEIVE_BATCH} datagrams per `recvmmsg`, pulled
+ *   when the previous batch has been read (so at most one batch waits here):
+ *   first on the JS thread without waiting (MSG_DONTWAIT; a call through the
+ *   FFI thread pool costs ~30 µs, a batch's worth of kernel work), and when the
+ *   socket is empty, or every few batches so that the event loop turns, by a
+ *   blocking call on Deno's FFI thread pool. One receive at a time keeps
+ *   datagrams in order;
  * - `writeTo` copies the datagram into a preallocated batch; the batch goes out
  *   in one synchronous `sendmmsg` (MSG_DONTWAIT) at the end of the current
  *   microtask run, or at once when it is full;
- * - close() shuts the socket down, which wakes the blocked receive (SO_RCVTIMEO
+ * - close() shuts the socket down, which wakes a blocked receive (SO_RCVTIMEO
  *   bounds the wait should it not), and closes the descriptor once that
  *   receive has returned. `closed` resolves then.
  *
  * Behaves like UDP everywhere: writeTo never waits; a datagram the kernel
- * refuses (send buffer full, too large, unreachable) is dropped; received
- * datagrams wait in a bounded queue (`queueSize`) and are dropped when it is
- * full; the kernel drops what does not fit its receive buffer. `dropped`
- * counts all of it (the kernel's count through SO_MEMINFO).
+ * refuses (send buffer full, too large, unreachable) is dropped; the kernel
+ * drops what does not fit its receive buffer. `dropped` counts both (the
+ * kernel's count through SO_MEMINFO).
  *
  * Addresses are "ip:port" strings ("[::1]:port" for IPv6), as Go prints them;
  * hosts are IP literals (udp_sockaddr.ts), IPv4 or IPv6.
  */
 
-import { AsyncQueue } from "./async_queue.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "./packet_conn.ts";
 import {
   describeErrno,
@@ -55,11 +58,9 @@ export interface UdpOptions {
   hostname?: string;
   /** Port to bind; default 0 (any free port). */
   port?: number;
-  /** Received datagrams waiting for readFrom; default 1024 (more: dropped). */
-  queueSize?: number;
-  /** Kernel receive buffer to ask for (SO_RCVBUF; more when root); default 8 MiB. */
+  /** Kernel receive buffer to ask for (SO_RCVBUFFORCE when allowed, else SO_RCVBUF: at most net.core.rmem_max); default 8 MiB. */
   receiveBufferBytes?: number;
-  /** Kernel send buffer to ask for (SO_SNDBUF; more when root); default 4 MiB. */
+  /** Kernel send buffer to ask for (SO_SNDBUFFORCE when allowed, else SO_SNDBUF: at most net.core.wmem_max); default 4 MiB. */
   sendBufferBytes?: number;
 }
 
@@ -75,6 +76,13 @@ const SEND_BATCH_BYTES = 1 << 20;
 const RECEIVE_TIMEOUT_MS = 500;
 /** Parsed destinations remembered; at the bound the cache is emptied (then refills). */
 const ADDR_CACHE_SIZE = 1024;
+/**
+ * Receives made on the JS thread in a row, each when the previous batch has
+ * been read, before one goes through the thread pool: while datagrams keep
+ * coming, the readers' await chain would otherwise never let the event loop
+ * run timers (KCP's flush) and other I/O.
+ */
+const MAX_RECEIVES_PER_TURN = 4;
 /** errno values after which receiving goes on (a timeout, a signal, a passing shortage). */
 const TRANSIENT_RECEIVE_ERRORS = new Set([EAGAIN, EINTR, ENOMEM]);
 
@@ -91,7 +99,7 @@ export function listenUdp(options: UdpOptions = {}): Promise<UdpPacketConn> {
       sendBufferBytes: options.sendBufferBytes ?? 4 << 20,
       receiveTimeoutMs: RECEIVE_TIMEOUT_MS,
     });
-    return Promise.resolve(new UdpPacketConn(lib, socket, options.queueSize ?? 1024));
+    return Promise.resolve(new UdpPacketConn(lib, socket));
   } catch (error) {
     const where = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
     return Promise.reject(new Error(`UDP listen on ${where} failed: ${(error as Error).message}`));
@@ -109,8 +117,16 @@ export class UdpPacketConn implements PacketConn {
   readonly #lib: Libc;
   readonly #family: number;
   #fd: number;
-  readonly #incoming: AsyncQueue<Packet>;
   readonly #receive = new ReceiveVector(RECEIVE_BATCH, RECEIVE_SLOT_BYTES);
+  /** Datagrams of the latest receive not yet read (at most one batch); refilled only when empty. */
+  #ready: Packet[] = [];
+  #readyHead = 0;
+  /** readFrom calls waiting for the blocking receive. */
+  #readers: ((packet: Packet | null) => void)[] = [];
+  /** A blocking receive is on the FFI thread pool (at most one: a second could reorder datagrams). */
+  #receiving = false;
+  /** Receives made on this thread since the last blocking one (see MAX_RECEIVES_PER_TURN). */
+  #receivesThisTurn = 0;
   readonly #send = new SendVector(SEND_BATCH, SEND_BATCH_BYTES);
   #flushQueued = false;
   #destinations = new Map<string, Uint8Array | null>();
@@ -122,20 +138,20 @@ export class UdpPacketConn implements PacketConn {
   #droppedHere = 0;
   #kernelDropsAtClose = 0;
   #error: Error | null = null;
+  #resolveClosed!: () => void;
 
   /** Use {@link listenUdp}. */
-  constructor(lib: Libc, socket: UdpSocket, queueSize: number) {
+  constructor(lib: Libc, socket: UdpSocket) {
     this.#lib = lib;
     this.#fd = socket.fd;
     this.#family = socket.family;
     this.localAddr = socket.localAddr;
     this.receiveBufferBytes = socket.receiveBufferBytes;
     this.sendBufferBytes = socket.sendBufferBytes;
-    this.#incoming = new AsyncQueue(queueSize);
-    this.closed = this.#receiveLoop();
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
-  /** Datagrams dropped so far: by us (queue full, send refused) and by the kernel (receive buffer full). */
+  /** Datagrams dropped so far: by the kernel (receive buffer full) and on sending (refused, unreachable). */
   get dropped(): number {
     return this.#droppedHere + (this.#fd >= 0 ? kernelDrops(this.#lib, this.#fd) : this.#kernelDropsAtClose);
   }
@@ -146,7 +162,16 @@ export class UdpPacketConn implements PacketConn {
   }
 
   readFrom(): Promise<Packet | null> {
-    return this.#incoming.shift();
+    if (this.#readyHead < this.#ready.length) return Promise.resolve(this.#nextReady());
+    if (this.#isClosed) return Promise.resolve(null);
+    if (!this.#receiving && this.#receivesThisTurn < MAX_RECEIVES_PER_TURN) {
+      this.#receivesThisTurn++;
+      if (this.#receiveNow()) return Promise.resolve(this.#nextReady());
+      if (this.#isClosed) return Promise.resolve(null); // the receive failed for good
+    }
+    const reader = new Promise<Packet | null>((resolve) => this.#readers.push(resolve));
+    if (!this.#receiving) this.#receiveBlocking();
+    return reader;
   }
 
   writeTo(packet: Uint8Array, addr: string): void {
@@ -174,14 +199,24 @@ export class UdpPacketConn implements PacketConn {
     }
   }
 
-  /** Sends what was written so far, stops receiving and releases the socket (see `closed`). Idempotent. */
+  /**
+   * Sends what was written so far, ends every readFrom (unread datagrams are
+   * dropped, as a closed socket's are) and releases the socket: at once, or
+   * once a blocked receive has returned (see `closed`). Idempotent.
+   */
   close(): void {
     if (this.#isClosed) return;
     this.#flushSends(); // what was written before close goes out, as Go's synchronous writes would have
     this.#isClosed = true;
-    this.#incoming.close();
-    // On an unconnected socket this fails with ENOTCONN, yet still wakes a blocked receive (Linux).
-    this.#lib.shutdown(this.#fd, SHUT_RDWR);
+    this.#ready = [];
+    this.#readyHead = 0;
+    for (const reader of this.#readers.splice(0)) reader(null);
+    if (this.#receiving) {
+      // On an unconnected socket this fails with ENOTCONN, yet still wakes a blocked receive (Linux).
+      this.#lib.shutdown(this.#fd, SHUT_RDWR);
+    } else {
+      this.#release();
+    }
   }
 
   #flushSends = (): void => {
@@ -208,49 +243,65 @@ export class UdpPacketConn implements PacketConn {
     }
   };
 
-  async #receiveLoop(): Promise<void> {
-    const lib = this.#lib;
+  /** Takes what the socket holds without waiting; true if that was anything. Closes the conn if receiving failed for good. */
+  #receiveNow(): boolean {
     const batch = this.#receive;
-    try {
-      while (!this.#isClosed) {
-        let n = await lib.recvmmsgBlocking(this.#fd, batch.headers, batch.count, MSG_WAITFORONE, null);
-        if (this.#isClosed) return;
-        if (n < 0) {
-          // errno stayed on the pool thread: ask again here, without waiting, to learn it
-          n = lib.recvmmsg(this.#fd, batch.headers, batch.count, MSG_DONTWAIT, null);
-          if (n < 0) {
-            const code = errno(lib);
-            if (TRANSIENT_RECEIVE_ERRORS.has(code)) continue;
-            this.#error = new Error(describeErrno(lib, code, "UDP receive failed"));
-            this.close();
-            return;
-          }
-        }
-        this.#deliver(n);
-      }
-    } finally {
-      this.#kernelDropsAtClose = kernelDrops(lib, this.#fd);
-      lib.close(this.#fd);
-      this.#fd = -1;
+    const n = this.#lib.recvmmsg(this.#fd, batch.headers, batch.count, MSG_DONTWAIT, null);
+    if (n > 0) {
+      this.#fill(n);
+      return true;
     }
+    const code = errno(this.#lib);
+    if (n < 0 && !TRANSIENT_RECEIVE_ERRORS.has(code)) {
+      this.#error = new Error(describeErrno(this.#lib, code, "UDP receive failed"));
+      this.close();
+    }
+    return false;
   }
 
-  /** Queues the `n` datagrams of the last receive, copied out of the batch's slots (one buffer for them all). */
-  #deliver(n: number): void {
+  /** Waits for datagrams on the FFI thread pool, for the readers waiting; again while they wait. */
+  async #receiveBlocking(): Promise<void> {
+    this.#receiving = true;
+    const batch = this.#receive;
+    while (this.#readers.length > 0) {
+      const n = await this.#lib.recvmmsgBlocking(this.#fd, batch.headers, batch.count, MSG_WAITFORONE, null);
+      this.#receivesThisTurn = 0; // the event loop has turned
+      if (this.#isClosed) break;
+      // errno stayed on the pool thread: on a failure (a timeout, most often) ask again here to learn it
+      if (n > 0) this.#fill(n);
+      else if (!this.#receiveNow()) continue;
+      while (this.#readers.length > 0 && this.#readyHead < this.#ready.length) {
+        this.#readers.shift()!(this.#nextReady());
+      }
+    }
+    this.#receiving = false;
+    if (this.#isClosed) this.#release();
+  }
+
+  #nextReady(): Packet {
+    const packet = this.#ready[this.#readyHead];
+    this.#ready[this.#readyHead++] = undefined!; // let it go with its reader
+    return packet;
+  }
+
+  /** Makes the `n` datagrams of the last receive ready, copied out of the batch's slots (one buffer for them all). */
+  #fill(n: number): void {
     const batch = this.#receive;
     let total = 0;
     for (let i = 0; i < n; i++) total += batch.length(i);
     const bytes = new Uint8Array(total);
+    const ready: Packet[] = new Array(n);
     let offset = 0;
     for (let i = 0; i < n; i++) {
       const length = batch.length(i);
       const packet = bytes.subarray(offset, offset + length);
       packet.set(batch.payload(i, length));
       offset += length;
-      // queue full: drop, as a full socket buffer would
-      if (!this.#incoming.push({ packet, addr: this.#sourceAddr(batch.source(i)) })) this.#droppedHere++;
+      ready[i] = { packet, addr: this.#sourceAddr(batch.source(i)) };
     }
     batch.resetNames(n);
+    this.#ready = ready;
+    this.#readyHead = 0;
   }
 
   #sourceAddr(name: Uint8Array): string {
@@ -264,5 +315,13 @@ export class UdpPacketConn implements PacketConn {
     this.#lastSourceLength = name.length;
     this.#lastSourceAddr = decodeSockaddr(name);
     return this.#lastSourceAddr;
+  }
+
+  #release(): void {
+    if (this.#fd < 0) return;
+    this.#kernelDropsAtClose = kernelDrops(this.#lib, this.#fd);
+    this.#lib.close(this.#fd);
+    this.#fd = -1;
+    this.#resolveClosed();
   }
 }
