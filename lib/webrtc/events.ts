@@ -1,5 +1,5 @@
 /**
- * The event framing swrtc_poll writes (lib/webrtc/native/events.go), decoded
+ * The event framing swrtc_poll (and so swrtc_wait_poll) writes (lib/webrtc/native/events.go), decoded
  * without I/O: one poll returns every ready event, back to back, each
  *
  *     kind u8 | handle i32 LE | length u32 LE | payload (length bytes)
@@ -33,6 +33,8 @@ export const EventKind = {
   PeerDataChannel: 11,
   /** A pion warning or error; payload: level u8 (2 warn, 3 error), then the line. */
   PeerLog: 12,
+  /** The shim finished closing a peer connection; nobody listens, it only wakes the pump. */
+  PeerClosed: 13,
 } as const;
 
 export interface NativeEvent {

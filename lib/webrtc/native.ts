@@ -21,7 +21,7 @@ const decoder = new TextDecoder();
 export class Native {
   readonly symbols: NativeLibrary["symbols"];
   readonly context: number;
-  /** The context's eventfd, which swrtc_wait sleeps on. */
+  /** The context's eventfd, which swrtc_wait_poll sleeps on. */
   readonly wakeFd: number;
   readonly out: Uint8Array<ArrayBuffer> = new Uint8Array(OUT_CAPACITY);
 

@@ -1,15 +1,16 @@
 /**
  * The event pump: moves events from the native shim to the JS objects they
- * belong to. While at least one RTCPeerConnection is open it loops:
- * swrtc_poll drains every ready event in one call and dispatches each by
- * handle, then swrtc_wait (a `nonblocking` FFI call, so it blocks a worker
- * thread, not the event loop) sleeps on an eventfd until the shim queues
- * more. No busy polling, one FFI crossing per batch rather than per message.
- * Events of one handle keep the shim's order (open, then messages, then close).
+ * belong to. While at least one RTCPeerConnection is open it loops on one
+ * native call per batch, swrtc_wait_poll: a `nonblocking` FFI call, so a
+ * worker thread, not the event loop, sleeps on the shim's eventfd until events
+ * are queued and then copies all of them into the poll buffer; the loop
+ * dispatches them by handle. No busy polling, one FFI crossing per batch
+ * rather than per message. Events of one handle keep the shim's order (open,
+ * then messages, then close).
  *
- * When the last peer connection closes the shim wakes the wait and the loop
- * ends, so an idle binding does not keep the process alive; opening a peer
- * connection starts it again.
+ * When the last peer connection closes the shim signals the eventfd, the wait
+ * returns and the loop ends, so an idle binding does not keep the process
+ * alive; opening a peer connection starts it again.
  */
 
 import { decodeEvent, EventKind, type NativeEvent } from "./events.ts";
@@ -26,13 +27,14 @@ const WAIT_TIMEOUT_MS = 1_000;
 /**
  * Poll buffer size: larger than any single event (a message is at most 65535
  * bytes, a channel description a few hundred). The shim's queue holds up to
- * 4 MiB; draining it takes a few polls.
+ * 4 MiB; draining it takes a few calls.
  */
 const POLL_BUFFER_SIZE = 1 << 20;
 
 export class EventPump {
   readonly #native: Native;
   readonly #targets = new Map<number, NativeEventTarget>();
+  // Written by the worker thread during swrtc_wait_poll, read only between calls.
   readonly #buffer = new Uint8Array(POLL_BUFFER_SIZE);
   #offset = 0; // events in #buffer from #offset to #length are not dispatched yet
   #length = 0;
@@ -73,41 +75,35 @@ export class EventPump {
   }
 
   /**
-   * Dispatches every event the shim has ready. Returns true when it stopped
+   * Dispatches the events left in the buffer. Returns true when it stopped
    * early, after an "open" or "datachannel" event: the rest waits for the next
    * macrotask, so that code which awaits those events (and only then sets
    * onmessage) runs before the messages that follow them, as with a browser's
    * one-task-per-event delivery.
    */
-  drain(): boolean {
-    const { symbols, context } = this.#native;
-    for (;;) {
-      if (this.#offset === this.#length) {
-        const length = symbols.swrtc_poll(context, this.#buffer, this.#buffer.length);
-        if (length === 0) return false;
-        if (length < 0) throw new RangeError(`WebRTC event of ${-length} bytes exceeds the poll buffer`);
-        this.#offset = 0;
-        this.#length = length;
-      }
-      while (this.#offset < this.#length) {
-        const [event, next] = decodeEvent(this.#buffer, this.#offset, this.#length);
-        this.#offset = next;
-        this.#targets.get(event.handle)?.handleNativeEvent(event);
-        if (event.kind === EventKind.ChannelOpen || event.kind === EventKind.PeerDataChannel) return true;
-      }
+  #dispatch(): boolean {
+    while (this.#offset < this.#length) {
+      const [event, next] = decodeEvent(this.#buffer, this.#offset, this.#length);
+      this.#offset = next;
+      this.#targets.get(event.handle)?.handleNativeEvent(event);
+      if (event.kind === EventKind.ChannelOpen || event.kind === EventKind.PeerDataChannel) return true;
     }
+    return false;
   }
 
   async #run(): Promise<void> {
-    const { symbols, wakeFd } = this.#native;
+    const { symbols, context, wakeFd } = this.#native;
+    const buffer = this.#buffer;
     try {
       while (this.#openPeers > 0) {
-        if (this.drain()) {
+        if (this.#dispatch()) {
           await new Promise((resolve) => setTimeout(resolve, 0));
           continue;
         }
-        if (this.#openPeers === 0) break;
-        await symbols.swrtc_wait(wakeFd, WAIT_TIMEOUT_MS);
+        const length = await symbols.swrtc_wait_poll(context, wakeFd, buffer, buffer.length, WAIT_TIMEOUT_MS);
+        if (length < 0) throw new RangeError(`WebRTC event of ${-length} bytes exceeds the poll buffer`);
+        this.#offset = 0;
+        this.#length = length;
       }
     } finally {
       this.#running = false;

@@ -5,7 +5,7 @@
  */
 
 /** Must equal `abiVersion` in native/abi.go; a stale build/ffi library fails to load with a clear error. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** File name of the shim in build/ffi/, beside the executable, and in `deno compile --include`. */
 export const LIBRARY_FILE = "libsnowflake_webrtc.so";
@@ -14,10 +14,9 @@ export const SYMBOLS = {
   swrtc_abi_version: { parameters: [], result: "i32" },
   swrtc_context_new: { parameters: ["buffer", "i32"], result: "i32" },
   swrtc_context_fd: { parameters: ["i32"], result: "i32" },
-  // Blocks on the context's eventfd until events may be ready or the timeout
-  // passes: run on a worker thread so that the event loop stays free.
-  swrtc_wait: { parameters: ["i32", "i32"], result: "i32", nonblocking: true },
-  swrtc_poll: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  // Copies every ready event into the buffer, first waiting (up to the
+  // timeout) for one: runs on a worker thread so that the event loop stays free.
+  swrtc_wait_poll: { parameters: ["i32", "i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
   swrtc_handle_count: { parameters: [], result: "i32" },
   swrtc_goroutine_count: { parameters: [], result: "i32" },
   swrtc_close_all: { parameters: ["i32"], result: "void" },

@@ -7,10 +7,9 @@
 // leave an n-byte UTF-8 error message at the start of the caller's `out`
 // buffer; on success they return a handle, a byte count written to `out`, or
 // 0. Events (data channel messages, state changes) are not delivered by
-// callbacks: they queue per context, and swrtc_poll copies every ready event
-// into the caller's buffer in one call (framing in events.go), while
-// swrtc_wait (wait.c, plain C) blocks on the context's eventfd until there is
-// something to poll (Deno runs it on a worker thread, `nonblocking: true`).
+// callbacks: they queue per context, and swrtc_wait_poll (wait.c) waits for
+// them on a Deno worker thread and copies every ready event into the caller's
+// buffer in one call (framing in events.go).
 //
 // Bump abiVersion whenever a signature or the event framing changes;
 // lib/webrtc/symbols.ts checks it when loading.
@@ -24,7 +23,7 @@ import (
 	"unsafe"
 )
 
-const abiVersion = 2
+const abiVersion = 3
 
 func main() {}
 

@@ -30,6 +30,7 @@ const (
 	eventPeerSignaling     = 10 // payload: signalingState
 	eventPeerDataChannel   = 11 // payload: channel handle u32, then channelInfo JSON
 	eventPeerLog           = 12 // payload: level u8 (0 debug .. 3 error), then the message
+	eventPeerClosed        = 13 // payload: empty; close finished (its only use: waking the pump)
 )
 
 // maxQueuedBytes bounds a context's queue of unpolled events. At the bound a
@@ -94,6 +95,19 @@ func (q *eventQueue) push(p *peer, kind byte, handle int32, head []byte, payload
 		q.mu.Unlock()
 		return
 	}
+	q.append(kind, handle, head, payload)
+}
+
+// pushClosed queues eventPeerClosed, which (unlike other events of a closed
+// peer) is never dropped: it wakes the pump so that it sees the peer gone.
+func (q *eventQueue) pushClosed(handle int32) {
+	q.mu.Lock()
+	q.append(eventPeerClosed, handle, nil, nil)
+}
+
+// append adds one framed event and signals the eventfd if the queue was
+// empty; called with q.mu held, which it releases.
+func (q *eventQueue) append(kind byte, handle int32, head []byte, payload []byte) {
 	wasEmpty := q.queued() == 0
 	var header [eventHeaderSize]byte
 	header[0] = kind
@@ -116,7 +130,7 @@ func (q *eventQueue) releaseBlocked() {
 	q.mu.Unlock()
 }
 
-// wake makes a pending or the next swrtc_wait on this context return.
+// wake makes a pending or the next swrtc_wait_poll on this context look at the queue.
 func (q *eventQueue) wake() { C.swrtc_eventfd_signal(q.fd) }
 
 // poll moves as many whole events as fit into out and returns the byte count;

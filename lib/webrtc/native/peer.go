@@ -208,7 +208,7 @@ func (p *peer) close() error {
 	p.mu.Unlock()
 	p.queue.releaseBlocked()
 	err := p.pc.Close()
-	p.queue.wake() // let the pump notice if this was its last peer
+	p.queue.pushClosed(p.handle) // lets the pump notice if this was its last peer
 	return err
 }
 
