@@ -66,7 +66,7 @@ export * from "./lib/broker/request_body.ts";
 export * from "./lib/broker/client_flow.ts";
 export * from "./lib/broker/listen_address.ts";
 export * from "./lib/broker/handler.ts";
-export * from "./lib/pt/addr.ts";
+export * from "./lib/net/addr.ts";
 export * from "./lib/pt/args.ts";
 export * from "./lib/pt/env.ts";
 export * from "./lib/pt/server_env.ts";

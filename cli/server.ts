@@ -7,7 +7,7 @@
  */
 
 import denoJson from "../deno.json" with { type: "json" };
-import { resolveAddr, tcpAddrHost } from "../lib/pt/addr.ts";
+import { resolveAddr, tcpAddrHost } from "../lib/net/addr.ts";
 import type { OrTarget } from "../lib/pt/dial_or.ts";
 import { PtEnvError } from "../lib/pt/env.ts";
 import { PtMessages, stdoutPtSink } from "../lib/pt/messages.ts";

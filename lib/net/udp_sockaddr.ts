@@ -4,14 +4,14 @@
  * literals: nothing here resolves names.
  *
  * Text forms follow Go's (IP literals are parsed and printed as Go's net
- * package does, by lib/pt/addr.ts): IPv6 as RFC 5952, and an IPv4-mapped IPv6
+ * package does, by lib/net/addr.ts): IPv6 as RFC 5952, and an IPv4-mapped IPv6
  * address (what a dual-stack socket bound to "::" sees of an IPv4 peer) as
  * plain IPv4, so that replying to it works on an IPv4 socket too; an IPv4
  * destination on an IPv6 socket is sent IPv4-mapped.
  * Link-local scope ids are not supported (the address syntax has no "%zone").
  */
 
-import { formatIp, parseIp } from "../pt/addr.ts";
+import { formatIp, parseIp } from "./addr.ts";
 import { AF_INET, AF_INET6 } from "./udp_libc.ts";
 import { parseUdpAddr } from "./udp_addr.ts";
 

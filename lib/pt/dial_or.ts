@@ -8,7 +8,7 @@
 
 import { connect as nodeConnect } from "node:net";
 import { randomBytes } from "node:crypto";
-import { formatIp, type TcpAddr } from "./addr.ts";
+import { formatIp, type TcpAddr } from "../net/addr.ts";
 import { readAuthCookieFile } from "./auth_cookie.ts";
 import { ExtOrPortError, ExtOrPortHandshake } from "./extorport_handshake.ts";
 import { denoDuplexConn, type DuplexConn, nodeDuplexConn, prependRead } from "./or_conn.ts";

@@ -5,7 +5,7 @@
  * {@link serverSetup} also writes `VERSION 1` or the error line, in goptlib's order.
  */
 
-import { AddrError, resolveAddr, type TcpAddr } from "./addr.ts";
+import { AddrError, resolveAddr, type TcpAddr } from "../net/addr.ts";
 import { parseServerTransportOptions, PtArgs, PtArgsError } from "./args.ts";
 import { exitOnStdinClose, managedSetup, type PtEnv, PtEnvError, requiredEnv } from "./env.ts";
 import type { PtMessages } from "./messages.ts";

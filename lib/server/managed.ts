@@ -5,7 +5,7 @@
  * Unlike Go, port 0 is accepted: the port the system picks is the one reported.
  */
 
-import { formatTcpAddr, tcpAddrHost } from "../pt/addr.ts";
+import { formatTcpAddr, tcpAddrHost } from "../net/addr.ts";
 import { encodeSmethodArgs } from "../pt/args.ts";
 import type { PtMessages } from "../pt/messages.ts";
 import type { ServerPtInfo } from "../pt/server_env.ts";

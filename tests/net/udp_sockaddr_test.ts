@@ -1,6 +1,6 @@
 /**
  * The sockaddr codec of the libc UDP socket (lib/net/udp_sockaddr.ts): byte
- * layouts, IPv4-mapped addresses, bad input. (IP text itself is lib/pt/addr.ts's,
+ * layouts, IPv4-mapped addresses, bad input. (IP text itself is lib/net/addr.ts's,
  * tested there.)
  */
 

@@ -14,7 +14,7 @@ import {
 } from "../../lib/pt/extorport_handshake.ts";
 import { formatAuthCookie } from "../../lib/pt/auth_cookie.ts";
 import { dialOr, DialOrError } from "../../lib/pt/dial_or.ts";
-import { parseIp } from "../../lib/pt/addr.ts";
+import { parseIp } from "../../lib/net/addr.ts";
 import { ConnReader, startExtOrPortStandIn } from "./extorport_standin.ts";
 
 const range = (from: number, n: number) => Uint8Array.from({ length: n }, (_, i) => from + i);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatTcpAddr } from "../../lib/pt/addr.ts";
+import { formatTcpAddr } from "../../lib/net/addr.ts";
 import { PtEnvError } from "../../lib/pt/env.ts";
 import { PtMessages } from "../../lib/pt/messages.ts";
 import { type parseServerEnv, serverSetup } from "../../lib/pt/server_env.ts";

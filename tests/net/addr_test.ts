@@ -7,7 +7,7 @@ import {
   parseIp,
   resolveAddr,
   splitHostPort,
-} from "../../lib/pt/addr.ts";
+} from "../../lib/net/addr.ts";
 
 Deno.test("parseIp/formatIp: Go's ParseIP and String", () => {
   const roundTrips: [string, string][] = [
