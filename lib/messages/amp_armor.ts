@@ -21,7 +21,9 @@ export const AMP_ELEMENT_SIZE_LIMIT = 32 * 1024;
 /** Go `bytesPerChunk`. */
 export const AMP_BYTES_PER_CHUNK = 32;
 /** Go `chunksPerElement` = (32768 − 1) / (32 + 1) = 992. */
-export const AMP_CHUNKS_PER_ELEMENT: number = Math.floor((AMP_ELEMENT_SIZE_LIMIT - 1) / (AMP_BYTES_PER_CHUNK + 1));
+export const AMP_CHUNKS_PER_ELEMENT: number = Math.floor(
+  (AMP_ELEMENT_SIZE_LIMIT - 1) / (AMP_BYTES_PER_CHUNK + 1),
+);
 
 /** The page up to and including `<body>` LF, byte-exact. */
 export const AMP_BOILERPLATE_START = `<!doctype html>
