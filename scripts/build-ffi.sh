@@ -9,7 +9,8 @@
 # symlinked to Debian's unversioned directories. Idempotent and quick when up to
 # date: a stamp holds the hash of every input and the Go version.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+SCRIPT=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+cd "$(dirname "$SCRIPT")/.."
 
 OUT=build/ffi
 LIB=$OUT/libsnowflake_webrtc.so
@@ -24,7 +25,7 @@ fi
 
 stamp=$({
   go version
-  sha256sum "$0"
+  sha256sum "$SCRIPT"
   find "${SOURCES[@]}" -type f \( -name '*.go' -o -name '*.c' \) -print0 | sort -z | xargs -0 sha256sum
 } | sha256sum | cut -d' ' -f1)
 if [[ -f $LIB && -x $PEER && -f $OUT/.stamp && $(cat "$OUT/.stamp") == "$stamp" ]]; then
