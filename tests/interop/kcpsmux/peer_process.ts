@@ -54,6 +54,8 @@ export interface PeerOptions {
   timeoutMs?: number;
   /** sha256 both ways (default); off in benches, where hashing would swamp the CPU figures. */
   verify?: boolean;
+  /** Go peer only: SO_RCVBUF/SO_SNDBUF in bytes (default: the kernel's, as Snowflake runs). */
+  socketBuffer?: number;
 }
 
 export class PeerProcess {
@@ -89,6 +91,7 @@ export class PeerProcess {
       `-verify=${options.verify ?? true}`,
     ];
     if (options.addr) args.push(`-addr=${options.addr}`);
+    if (options.socketBuffer && options.kind === "go") args.push(`-socket-buffer=${options.socketBuffer}`);
     let command: string;
     if (options.kind === "go") {
       await buildGoPeer();
