@@ -19,7 +19,12 @@
  *   datagrams in order;
  * - `writeTo` copies the datagram into a preallocated batch; the batch goes out
  *   in one synchronous `sendmmsg` (MSG_DONTWAIT) at the end of the current
- *   microtask run, or at once when it is full;
+ *   microtask run, or at once when it is full. Runs of datagrams for one peer
+ *   travel as segmented messages (UDP_SEGMENT, udp_mmsg.ts) where the kernel
+ *   has it: the same datagrams on the wire, the kernel's per-datagram cost paid
+ *   about once per run. Should the kernel refuse a segmented message (EIO,
+ *   EINVAL: no checksum offload on the route, say), it goes again as single
+ *   datagrams and segmentation stays off for the socket;
  * - close() shuts the socket down, which wakes a blocked receive (SO_RCVTIMEO
  *   bounds the wait should it not), and closes the descriptor once that
  *   receive has returned. `closed` resolves then.
@@ -38,8 +43,11 @@ import {
   describeErrno,
   EAGAIN,
   EINTR,
+  EINVAL,
+  EIO,
   ENOBUFS,
   ENOMEM,
+  EOPNOTSUPP,
   errno,
   type Libc,
   libc,
@@ -62,6 +70,8 @@ export interface UdpOptions {
   receiveBufferBytes?: number;
   /** Kernel send buffer to ask for (SO_SNDBUFFORCE when allowed, else SO_SNDBUF: at most net.core.wmem_max); default 4 MiB. */
   sendBufferBytes?: number;
+  /** Merge datagrams for one peer into segmented sends (UDP_SEGMENT) where the kernel has it; default true. */
+  gso?: boolean;
 }
 
 /** Datagrams one recvmmsg call may return. */
@@ -83,6 +93,8 @@ const ADDR_CACHE_SIZE = 1024;
  * run timers (KCP's flush) and other I/O.
  */
 const MAX_RECEIVES_PER_TURN = 4;
+/** errno values by which the kernel refuses a segmented (UDP_SEGMENT) send: no checksum offload, IPsec, and the like. */
+const GSO_REFUSALS = new Set([EIO, EINVAL, EOPNOTSUPP]);
 /** errno values after which receiving goes on (a timeout, a signal, a passing shortage). */
 const TRANSIENT_RECEIVE_ERRORS = new Set([EAGAIN, EINTR, ENOMEM]);
 
@@ -98,6 +110,7 @@ export function listenUdp(options: UdpOptions = {}): Promise<UdpPacketConn> {
       receiveBufferBytes: options.receiveBufferBytes ?? 8 << 20,
       sendBufferBytes: options.sendBufferBytes ?? 4 << 20,
       receiveTimeoutMs: RECEIVE_TIMEOUT_MS,
+      gso: options.gso ?? true,
     });
     return Promise.resolve(new UdpPacketConn(lib, socket));
   } catch (error) {
@@ -148,7 +161,13 @@ export class UdpPacketConn implements PacketConn {
     this.localAddr = socket.localAddr;
     this.receiveBufferBytes = socket.receiveBufferBytes;
     this.sendBufferBytes = socket.sendBufferBytes;
+    this.#send.gso = socket.gso;
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  /** Whether datagrams for one peer still leave merged into segmented sends (UDP_SEGMENT; off once the kernel refused one). */
+  get gso(): boolean {
+    return this.#send.gso;
   }
 
   /** Datagrams dropped so far: by the kernel (receive buffer full) and on sending (refused, unreachable). */
@@ -222,26 +241,55 @@ export class UdpPacketConn implements PacketConn {
   #flushSends = (): void => {
     this.#flushQueued = false;
     const batch = this.#send;
-    const count = batch.length;
-    if (count === 0) return;
-    batch.clear();
-    if (this.#isClosed) return;
+    if (batch.length === 0) return;
+    if (this.#isClosed) {
+      batch.clear();
+      return;
+    }
+    let waiting: [number, number, Uint8Array][] = [];
+    for (;;) {
+      waiting = this.#sendBatch(waiting);
+      batch.clear();
+      if (waiting.length === 0) return;
+      // the kernel refused segmentation: the datagrams cut out of the refused messages that did not fit go now
+      for (const [offset, length, destination] of waiting.splice(0, batch.count)) {
+        batch.addCopied(offset, length, destination);
+      }
+    }
+  };
+
+  /**
+   * One pass of sendmmsg over the batch (MSG_DONTWAIT). Returns datagrams that
+   * still wait: those {@link SendVector.split} could not fit back in when the
+   * kernel refused a segmented message (GSO off from then on).
+   */
+  #sendBatch(waiting: [number, number, Uint8Array][]): [number, number, Uint8Array][] {
+    const batch = this.#send;
+    let count = batch.length;
     for (let sent = 0; sent < count;) {
       const n = this.#lib.sendmmsg(this.#fd, batch.headersFrom(sent), count - sent, MSG_DONTWAIT);
       if (n > 0) {
         sent += n;
         continue;
       }
-      // datagram `sent` was refused
+      // message `sent` was refused
       const code = errno(this.#lib);
-      if (code === EAGAIN || code === ENOBUFS) {
-        this.#droppedHere += count - sent; // the send buffer is full: drop the rest of the batch
-        return;
+      if (batch.segmentsOf(sent) > 1 && GSO_REFUSALS.has(code)) {
+        waiting = batch.split(sent).concat(waiting); // resend as single datagrams
+        count = batch.length;
+        continue;
       }
-      this.#droppedHere++; // e.g. EMSGSIZE: this one is lost, like any UDP datagram
+      if (code === EAGAIN || code === ENOBUFS) {
+        // the send buffer is full: drop the rest of the batch
+        for (let i = sent; i < count; i++) this.#droppedHere += batch.segmentsOf(i);
+        this.#droppedHere += waiting.length;
+        return [];
+      }
+      this.#droppedHere += batch.segmentsOf(sent); // e.g. EMSGSIZE: lost, like any UDP datagram
       sent++;
     }
-  };
+    return waiting;
+  }
 
   /** Takes what the socket holds without waiting; true if that was anything. Closes the conn if receiving failed for good. */
   #receiveNow(): boolean {

@@ -55,12 +55,19 @@ export const SO_MEMINFO = 55;
 export const SK_MEMINFO_DROPS = 8;
 export const SK_MEMINFO_VARS = 9;
 export const SHUT_RDWR = 2;
+/** <netinet/udp.h>: UDP-level options; UDP_SEGMENT (GSO, Linux 4.18) and UDP_GRO (Linux 5.0). */
+export const SOL_UDP = 17;
+export const UDP_SEGMENT = 103;
+export const UDP_GRO = 104;
 export const MSG_DONTWAIT = 0x40;
 export const MSG_WAITFORONE = 0x10000;
 export const EINTR = 4;
+export const EIO = 5;
 export const EAGAIN = 11;
 export const ENOMEM = 12;
+export const EINVAL = 22;
 export const ENOBUFS = 105;
+export const EOPNOTSUPP = 95;
 
 let opened: Libc | undefined;
 

@@ -1,6 +1,6 @@
 /**
  * Opening the kernel UDP socket behind lib/net/udp.ts: socket, buffer sizes,
- * receive timeout, bind, getsockname; and reading the kernel's per-socket drop
+ * receive timeout, bind, getsockname, whether UDP_SEGMENT is there; and reading the kernel's per-socket drop
  * counter. All through libc (udp_libc.ts), synchronously.
  *
  * Buffer sizes: SO_RCVBUFFORCE/SO_SNDBUFFORCE first (they pass net.core.rmem_max
@@ -26,6 +26,8 @@ import {
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOL_SOCKET,
+  SOL_UDP,
+  UDP_SEGMENT,
 } from "./udp_libc.ts";
 import { decodeSockaddr, encodeSockaddr, SOCKADDR_IN6_SIZE } from "./udp_sockaddr.ts";
 
@@ -36,6 +38,8 @@ export interface UdpSocketOptions {
   sendBufferBytes: number;
   /** How long one blocking receive may wait before returning empty-handed (SO_RCVTIMEO). */
   receiveTimeoutMs: number;
+  /** Use UDP_SEGMENT when the kernel has it. */
+  gso: boolean;
 }
 
 export interface UdpSocket {
@@ -45,6 +49,8 @@ export interface UdpSocket {
   /** The kernel's SO_RCVBUF and SO_SNDBUF after setting them. */
   receiveBufferBytes: number;
   sendBufferBytes: number;
+  /** Segmented sends (UDP_SEGMENT) asked for and known to the kernel (getsockopt answers). */
+  gso: boolean;
 }
 
 /** Opens and binds the socket; throws an Error naming the failed call and errno. */
@@ -67,7 +73,8 @@ export function openUdpSocket(lib: Libc, options: UdpSocketOptions): UdpSocket {
     const boundLength = new Uint32Array([bound.length]);
     check(lib, lib.getsockname(fd, bound, boundLength), "getsockname");
     const localAddr = decodeSockaddr(bound.subarray(0, boundLength[0]));
-    return { fd, family, localAddr, receiveBufferBytes, sendBufferBytes };
+    const gso = options.gso && hasUdpOption(lib, fd, UDP_SEGMENT);
+    return { fd, family, localAddr, receiveBufferBytes, sendBufferBytes, gso };
   } catch (error) {
     lib.close(fd);
     throw error;
@@ -79,6 +86,13 @@ export function kernelDrops(lib: Libc, fd: number): number {
   const info = new Uint32Array(SK_MEMINFO_VARS);
   const length = new Uint32Array([info.byteLength]);
   return lib.getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, length) === 0 ? info[SK_MEMINFO_DROPS] : 0;
+}
+
+/** Whether the kernel knows the UDP-level option (getsockopt succeeds; ENOPROTOOPT otherwise). */
+function hasUdpOption(lib: Libc, fd: number, option: number): boolean {
+  const value = new Int32Array(1);
+  const length = new Uint32Array([4]);
+  return lib.getsockopt(fd, SOL_UDP, option, value, length) === 0;
 }
 
 function setBufferSize(lib: Libc, fd: number, force: number, plain: number, bytes: number): number {
