@@ -5,6 +5,10 @@
  * is closed; when tor's side ends, the stream is closed. Either way the whole
  * pair is then closed: nothing tor says after the client stream is gone could
  * be delivered.
+ *
+ * Each loop drops its last chunk before it waits for the next one: an idle
+ * stream would otherwise keep its last chunk (and the whole read buffer under
+ * it) alive for as long as it stays idle.
  */
 
 import type { ByteConn } from "../net/byte_conn.ts";
@@ -27,6 +31,7 @@ export async function relayToTor(client: ByteConn, tor: DuplexConn, counters: Re
       for (let chunk = await client.read(); chunk; chunk = await client.read()) {
         counters.bytesToTor += chunk.length;
         await tor.write(chunk);
+        chunk = null;
       }
       await tor.closeWrite();
     } catch {
@@ -39,6 +44,7 @@ export async function relayToTor(client: ByteConn, tor: DuplexConn, counters: Re
       for (let chunk = await tor.read(); chunk; chunk = await tor.read()) {
         counters.bytesFromTor += chunk.length;
         await client.write(chunk);
+        chunk = null;
       }
     } catch {
       // either side failed: the pair ends
