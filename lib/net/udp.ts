@@ -10,13 +10,15 @@
  *
  * - the socket's receive and send buffers are set to a few MiB (udp_socket.ts);
  *   the kernel's receive buffer is the one receive queue;
- * - reading takes up to {@link RECEIVE_BATCH} datagrams per `recvmmsg`, pulled
+ * - reading takes up to {@link RECEIVE_BATCH} messages per `recvmmsg`, pulled
  *   when the previous batch has been read (so at most one batch waits here):
  *   first on the JS thread without waiting (MSG_DONTWAIT; a call through the
  *   FFI thread pool costs ~30 µs, a batch's worth of kernel work), and when the
  *   socket is empty, or every few batches so that the event loop turns, by a
  *   blocking call on Deno's FFI thread pool. One receive at a time keeps
- *   datagrams in order;
+ *   datagrams in order. With UDP_GRO (where the kernel has it) a message may be
+ *   a run of datagrams from one source, coalesced by the kernel (on loopback: a
+ *   peer's segmented send, kept whole); it is cut back into its datagrams here;
  * - `writeTo` copies the datagram into a preallocated batch; the batch goes out
  *   in one synchronous `sendmmsg` (MSG_DONTWAIT) at the end of the current
  *   microtask run, or at once when it is full. Runs of datagrams for one peer
@@ -32,7 +34,7 @@
  * Behaves like UDP everywhere: writeTo never waits; a datagram the kernel
  * refuses (send buffer full, too large, unreachable) is dropped; the kernel
  * drops what does not fit its receive buffer. `dropped` counts both (the
- * kernel's count through SO_MEMINFO).
+ * kernel's count through SO_MEMINFO, which counts a dropped GRO run as one).
  *
  * Addresses are "ip:port" strings ("[::1]:port" for IPv6), as Go prints them;
  * hosts are IP literals (udp_sockaddr.ts), IPv4 or IPv6.
@@ -72,6 +74,8 @@ export interface UdpOptions {
   sendBufferBytes?: number;
   /** Merge datagrams for one peer into segmented sends (UDP_SEGMENT) where the kernel has it; default true. */
   gso?: boolean;
+  /** Let the kernel hand over runs of datagrams as one (UDP_GRO; cut apart here) where it has it; default true. */
+  gro?: boolean;
 }
 
 /** Datagrams one recvmmsg call may return. */
@@ -111,6 +115,7 @@ export function listenUdp(options: UdpOptions = {}): Promise<UdpPacketConn> {
       sendBufferBytes: options.sendBufferBytes ?? 4 << 20,
       receiveTimeoutMs: RECEIVE_TIMEOUT_MS,
       gso: options.gso ?? true,
+      gro: options.gro ?? true,
     });
     return Promise.resolve(new UdpPacketConn(lib, socket));
   } catch (error) {
@@ -131,7 +136,7 @@ export class UdpPacketConn implements PacketConn {
   readonly #family: number;
   #fd: number;
   readonly #receive = new ReceiveVector(RECEIVE_BATCH, RECEIVE_SLOT_BYTES);
-  /** Datagrams of the latest receive not yet read (at most one batch); refilled only when empty. */
+  /** Datagrams of the latest receive not yet read (at most one batch: ≤ RECEIVE_BATCH × 64 KiB); refilled only when empty. */
   #ready: Packet[] = [];
   #readyHead = 0;
   /** readFrom calls waiting for the blocking receive. */
@@ -170,7 +175,11 @@ export class UdpPacketConn implements PacketConn {
     return this.#send.gso;
   }
 
-  /** Datagrams dropped so far: by the kernel (receive buffer full) and on sending (refused, unreachable). */
+  /**
+   * Datagrams dropped so far: by the kernel (receive buffer full) and on
+   * sending (refused, unreachable). With UDP_GRO the kernel counts a run it
+   * dropped whole (one coalesced message) as one.
+   */
   get dropped(): number {
     return this.#droppedHere + (this.#fd >= 0 ? kernelDrops(this.#lib, this.#fd) : this.#kernelDropsAtClose);
   }
@@ -332,20 +341,31 @@ export class UdpPacketConn implements PacketConn {
     return packet;
   }
 
-  /** Makes the `n` datagrams of the last receive ready, copied out of the batch's slots (one buffer for them all). */
+  /**
+   * Makes the datagrams of the `n` messages of the last receive ready, copied
+   * out of the batch's slots (one buffer for them all); a message the kernel
+   * coalesced (UDP_GRO) is cut back into its datagrams.
+   */
   #fill(n: number): void {
     const batch = this.#receive;
     let total = 0;
     for (let i = 0; i < n; i++) total += batch.length(i);
     const bytes = new Uint8Array(total);
-    const ready: Packet[] = new Array(n);
+    const ready: Packet[] = [];
     let offset = 0;
     for (let i = 0; i < n; i++) {
       const length = batch.length(i);
-      const packet = bytes.subarray(offset, offset + length);
-      packet.set(batch.payload(i, length));
-      offset += length;
-      ready[i] = { packet, addr: this.#sourceAddr(batch.source(i)) };
+      bytes.set(batch.payload(i, length), offset);
+      const addr = this.#sourceAddr(batch.source(i));
+      const size = batch.segmentSize(i);
+      const end = offset + length;
+      if (size > 0) {
+        for (; offset + size < end; offset += size) {
+          ready.push({ packet: bytes.subarray(offset, offset + size), addr });
+        }
+      }
+      ready.push({ packet: bytes.subarray(offset, end), addr });
+      offset = end;
     }
     batch.resetNames(n);
     this.#ready = ready;

@@ -1,7 +1,7 @@
 /**
  * Preallocated `struct mmsghdr` arrays for recvmmsg/sendmmsg (lib/net/udp.ts):
  * headers, one iovec per message, socket-address slots, control messages (send:
- * UDP_SEGMENT) and the payload bytes,
+ * UDP_SEGMENT; receive: UDP_GRO) and the payload bytes,
  * each in its own ArrayBuffer (backing stores outside the JS heap, which do not
  * move), with the pointers between them written once.
  *
@@ -13,7 +13,7 @@
  *   struct iovec   { void *iov_base; size_t iov_len; }                16 bytes
  */
 
-import { SOL_UDP, UDP_SEGMENT } from "./udp_libc.ts";
+import { SOL_UDP, UDP_GRO, UDP_SEGMENT } from "./udp_libc.ts";
 import { SOCKADDR_IN6_SIZE } from "./udp_sockaddr.ts";
 
 const MMSGHDR_SIZE = 64;
@@ -35,6 +35,9 @@ const CMSG_DATA = 16;
 /** CMSG_LEN(sizeof(u16)) and CMSG_SPACE(sizeof(u16)): a UDP_SEGMENT control message. */
 const CMSG_LEN_U16 = 18;
 const CMSG_SPACE_U16 = 24;
+/** CMSG_LEN(sizeof(int)) and CMSG_SPACE(sizeof(int)): a UDP_GRO control message. */
+const CMSG_LEN_I32 = 20;
+const CMSG_SPACE_I32 = 24;
 /** Datagrams one segmented message may carry (the kernel's UDP_MAX_SEGMENTS on older kernels). */
 const GSO_MAX_SEGMENTS = 64;
 /** Payload bytes one segmented message may carry: one IPv4 datagram's worth (65535 − 20 − 8). */
@@ -79,10 +82,16 @@ class MessageVector {
   }
 }
 
-/** `count` receive slots of `slotSize` bytes each. */
+/**
+ * `count` receive slots of `slotSize` bytes each, each with room for one
+ * control message: with UDP_GRO on the socket, the kernel may hand over a run
+ * of datagrams from one source as one message, and its UDP_GRO control message
+ * says where to cut it ({@link segmentSize}).
+ */
 export class ReceiveVector extends MessageVector {
   readonly slotSize: number;
   readonly #data: Uint8Array;
+  readonly #control: DataView;
 
   constructor(count: number, slotSize: number) {
     super(count);
@@ -92,17 +101,41 @@ export class ReceiveVector extends MessageVector {
     const dataBuffer = new ArrayBuffer(count * slotSize);
     this.#data = new Uint8Array(dataBuffer);
     const dataAddress = addressOf(dataBuffer);
+    const controlBuffer = new ArrayBuffer(count * CMSG_SPACE_I32);
+    this.#control = new DataView(controlBuffer);
+    const controlAddress = addressOf(controlBuffer);
     for (let i = 0; i < count; i++) {
       writePointer(this.iovecView, i * IOVEC_SIZE + IOV_BASE, dataAddress + i * slotSize);
       writePointer(this.iovecView, i * IOVEC_SIZE + IOV_LEN, slotSize);
+      writePointer(this.headerView, i * MMSGHDR_SIZE + MSG_CONTROL, controlAddress + i * CMSG_SPACE_I32);
+      writePointer(this.headerView, i * MMSGHDR_SIZE + MSG_CONTROLLEN, CMSG_SPACE_I32);
     }
   }
 
-  /** Makes the first `n` address slots whole again (the kernel shrinks msg_namelen to what it wrote). */
+  /** Makes the first `n` address and control slots whole again (the kernel shrinks their lengths to what it wrote). */
   resetNames(n: number): void {
     for (let i = 0; i < n; i++) {
       this.headerView.setUint32(i * MMSGHDR_SIZE + MSG_NAMELEN, SOCKADDR_IN6_SIZE, true);
+      writePointer(this.headerView, i * MMSGHDR_SIZE + MSG_CONTROLLEN, CMSG_SPACE_I32);
     }
+  }
+
+  /**
+   * The datagram size message `i` of the last call is cut into (the last one
+   * may be shorter), from its UDP_GRO control message; 0 when it is one datagram.
+   */
+  segmentSize(i: number): number {
+    // the kernel writes back how much control data it put there (a size_t; our slots are far below 2^32)
+    if (this.headerView.getUint32(i * MMSGHDR_SIZE + MSG_CONTROLLEN, true) < CMSG_LEN_I32) return 0;
+    const cmsg = i * CMSG_SPACE_I32;
+    const control = this.#control;
+    if (
+      control.getInt32(cmsg + CMSG_LEVEL, true) !== SOL_UDP ||
+      control.getInt32(cmsg + CMSG_TYPE, true) !== UDP_GRO
+    ) {
+      return 0;
+    }
+    return control.getInt32(cmsg + CMSG_DATA, true);
   }
 
   /** Payload bytes of message `i` of the last call (msg_len). */

@@ -1,6 +1,6 @@
 /**
  * Opening the kernel UDP socket behind lib/net/udp.ts: socket, buffer sizes,
- * receive timeout, bind, getsockname, whether UDP_SEGMENT is there; and reading the kernel's per-socket drop
+ * receive timeout, bind, getsockname, whether UDP_SEGMENT is there, UDP_GRO on; and reading the kernel's per-socket drop
  * counter. All through libc (udp_libc.ts), synchronously.
  *
  * Buffer sizes: SO_RCVBUFFORCE/SO_SNDBUFFORCE first (they pass net.core.rmem_max
@@ -27,6 +27,7 @@ import {
   SOCK_DGRAM,
   SOL_SOCKET,
   SOL_UDP,
+  UDP_GRO,
   UDP_SEGMENT,
 } from "./udp_libc.ts";
 import { decodeSockaddr, encodeSockaddr, SOCKADDR_IN6_SIZE } from "./udp_sockaddr.ts";
@@ -40,6 +41,8 @@ export interface UdpSocketOptions {
   receiveTimeoutMs: number;
   /** Use UDP_SEGMENT when the kernel has it. */
   gso: boolean;
+  /** Turn UDP_GRO on when the kernel has it. */
+  gro: boolean;
 }
 
 export interface UdpSocket {
@@ -51,6 +54,8 @@ export interface UdpSocket {
   sendBufferBytes: number;
   /** Segmented sends (UDP_SEGMENT) asked for and known to the kernel (getsockopt answers). */
   gso: boolean;
+  /** UDP_GRO asked for and turned on: received messages may be runs of datagrams (udp_mmsg.ts). */
+  gro: boolean;
 }
 
 /** Opens and binds the socket; throws an Error naming the failed call and errno. */
@@ -74,7 +79,8 @@ export function openUdpSocket(lib: Libc, options: UdpSocketOptions): UdpSocket {
     check(lib, lib.getsockname(fd, bound, boundLength), "getsockname");
     const localAddr = decodeSockaddr(bound.subarray(0, boundLength[0]));
     const gso = options.gso && hasUdpOption(lib, fd, UDP_SEGMENT);
-    return { fd, family, localAddr, receiveBufferBytes, sendBufferBytes, gso };
+    const gro = options.gro && lib.setsockopt(fd, SOL_UDP, UDP_GRO, new Int32Array([1]), 4) === 0;
+    return { fd, family, localAddr, receiveBufferBytes, sendBufferBytes, gso, gro };
   } catch (error) {
     lib.close(fd);
     throw error;

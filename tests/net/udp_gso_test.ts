@@ -1,6 +1,7 @@
 /**
- * UdpPacketConn's segmented sends (UDP_SEGMENT, lib/net/udp_mmsg.ts): runs of
- * datagrams for one peer leave merged, yet the peer receives exactly the
+ * UdpPacketConn's segmented sends and coalesced receives (UDP_SEGMENT, UDP_GRO,
+ * lib/net/udp_mmsg.ts): runs of datagrams for one peer leave merged (and, on
+ * loopback, reach a GRO socket still merged), yet the peer receives exactly the
  * datagrams written, in order, whatever their sizes and destinations; and when
  * the kernel refuses a segmented message (simulated here: loopback never
  * does), everything goes again as single datagrams and segmentation stays off.
@@ -38,9 +39,9 @@ async function expectDatagrams(conn: UdpPacketConn, indices: number[], fullSize:
 
 const upTo = (count: number) => Array.from({ length: count }, (_, i) => i);
 
-for (const gso of [true, false]) {
-  Deno.test(`UdpPacketConn gso=${gso}: runs for two peers, interleaved, arrive as the datagrams written`, async () => {
-    const [a, b, c] = await Promise.all([listenUdp({ gso }), listenUdp(), listenUdp()]);
+for (const [gso, gro] of [[true, true], [true, false], [false, true]]) {
+  Deno.test(`UdpPacketConn gso=${gso} gro=${gro}: runs for two peers, interleaved, arrive as the datagrams written`, async () => {
+    const [a, b, c] = await Promise.all([listenUdp({ gso }), listenUdp({ gro }), listenUdp({ gro })]);
     try {
       if (!gso) assert.equal(a.gso, false);
       const COUNT = 3000;
@@ -94,6 +95,7 @@ Deno.test("UdpPacketConn: a refused segmented send goes again as single datagram
     sendBufferBytes: 8 << 20,
     receiveTimeoutMs: 500,
     gso: true,
+    gro: true,
   });
   const a = new UdpPacketConn(lib, socket);
   const b = await listenUdp({ receiveBufferBytes: 16 << 20 });
