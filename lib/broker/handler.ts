@@ -33,6 +33,7 @@ import {
   STATUS_INCORRECT_RELAY_PATTERN,
 } from "../messages/proxy_poll.ts";
 import { decodeProxyAnswerRequest, encodeProxyAnswerResponse } from "../messages/proxy_answer.ts";
+import type { NatType } from "../messages/nat.ts";
 import { parseSessionDescription } from "../messages/session_description.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { Logger, nullSink } from "../util/log.ts";
@@ -41,7 +42,7 @@ import { type ClientPollResult, runClientPoll } from "./client_flow.ts";
 import { formatDebugPage } from "./debug_page.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
-import type { Rendezvous } from "./rendezvous.ts";
+import type { ProxyPollOutcome, Rendezvous } from "./rendezvous.ts";
 import { armored, CORS_HEADERS, empty, json, notFound, overCapacity, TEXT, withCors } from "./responses.ts";
 import { type BodyError, READ_LIMIT_BYTES, readBodyLimited } from "./request_body.ts";
 
@@ -120,20 +121,24 @@ export function brokerHandler(deps: BrokerDeps): BrokerHandler {
     }
     const address = remoteAddress(info);
     if (address !== undefined) metrics.proxySeen(address, poll.type, poll.nat);
-    const outcome = await rendezvous.proxyPoll(
+    // Chained, not awaited: the held poll keeps only what the reply needs, not this frame and the body.
+    return rendezvous.proxyPoll(
       { sid: poll.sid, proxyType: poll.type, nat: poll.nat, clients: poll.clients },
       request.signal,
-    );
+    ).then((outcome) => proxyPollReply(outcome, poll.nat));
+  }
+
+  function proxyPollReply(outcome: ProxyPollOutcome, nat: NatType): Response {
     switch (outcome.kind) {
       case "matched":
-        metrics.proxyMatched(poll.nat);
+        metrics.proxyMatched(nat);
         return json(
           encodeProxyPollResponse(
             clientMatchResponse(outcome.offer.offer, outcome.offer.nat, outcome.offer.relayURL),
           ),
         );
       case "no-match":
-        metrics.proxyIdle(poll.nat);
+        metrics.proxyIdle(nat);
         return json(encodeProxyPollResponse(noClientResponse()));
       case "over-capacity":
         metrics.overCapacity("proxy");
@@ -247,13 +252,14 @@ export function brokerHandler(deps: BrokerDeps): BrokerHandler {
       path === "/metrics" || path.startsWith(AMP_PREFIX);
     if (!cors) return notFound({});
     if (request.method === "OPTIONS") return withCors(new Response(null, { status: 200 }));
+    // Chained, not awaited: a held poll then keeps no suspended frame of this function alive.
     switch (path) {
       case "/proxy":
-        return withCors(await proxyPoll(request, info));
+        return proxyPoll(request, info).then(withCors);
       case "/client":
-        return withCors(await clientPoll(request));
+        return clientPoll(request).then(withCors);
       case "/answer":
-        return withCors(await proxyAnswer(request));
+        return proxyAnswer(request).then(withCors);
       case "/debug":
         return withCors(
           new Response(formatDebugPage(rendezvous.matcher), { headers: { "Content-Type": TEXT } }),
@@ -261,19 +267,16 @@ export function brokerHandler(deps: BrokerDeps): BrokerHandler {
       case "/metrics":
         return await metricsLog();
       default:
-        return withCors(await ampClientPoll(request));
+        return ampClientPoll(request).then(withCors);
     }
   };
 
-  return async (request: Request, info?: RequestInfo): Promise<Response> => {
-    try {
-      return await route(request, info);
-    } catch (error) {
+  return (request: Request, info?: RequestInfo): Promise<Response> =>
+    route(request, info).catch((error) => {
       // A bug of ours: answer this request with 500 and keep serving the others.
       logger.error(`internal error on ${new URL(request.url).pathname}: ${(error as Error).stack ?? error}`);
       return empty(500);
-    }
-  };
+    });
 }
 
 async function readOr400(request: Request, limit: number, logger: Logger): Promise<Uint8Array | Response> {

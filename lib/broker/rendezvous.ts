@@ -29,8 +29,11 @@ const TIMER_SLACK_MS = 1;
 export class Rendezvous {
   readonly matcher: Matcher;
   readonly #clock: Clock;
-  readonly #proxyWaiters = new Map<number, (outcome: ProxyPollOutcome) => void>();
-  readonly #clientWaiters = new Map<number, (outcome: ClientOfferOutcome) => void>();
+  readonly #proxyWaiters = new Map<number, Waiter<ProxyPollOutcome>>();
+  readonly #clientWaiters = new Map<number, Waiter<ClientOfferOutcome>>();
+  readonly #cancelProxy = (id: number) => this.matcher.cancelProxy(id);
+  readonly #cancelClient = (id: number) => this.matcher.cancelClient(id);
+  readonly #drainBound = () => this.#drain();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt: number | undefined;
   #closed = false;
@@ -48,7 +51,7 @@ export class Rendezvous {
       this.#drain();
       return Promise.resolve(id === "over-capacity" ? { kind: "over-capacity" } : { kind: "sid-in-use" });
     }
-    return this.#wait(id, this.#proxyWaiters, (id) => this.matcher.cancelProxy(id), signal);
+    return this.#wait(id, this.#proxyWaiters, this.#cancelProxy, signal);
   }
 
   /** Gives a client's offer to a proxy and waits for its answer, the client timeout, or `signal`. */
@@ -58,30 +61,22 @@ export class Rendezvous {
     if (typeof id !== "number") {
       return Promise.resolve(id === "no-proxy" ? { kind: "no-proxy" } : { kind: "over-capacity" });
     }
-    return this.#wait(id, this.#clientWaiters, (id) => this.matcher.cancelClient(id), signal);
+    return this.#wait(id, this.#clientWaiters, this.#cancelClient, signal);
   }
 
   /** Registers a waiter for matcher entry `id`; an abort cancels the entry and settles "cancelled". */
   #wait<T extends { kind: string }>(
     id: number,
-    waiters: Map<number, (outcome: T) => void>,
+    waiters: Map<number, Waiter<T>>,
     cancel: (id: number) => void,
     signal?: AbortSignal,
   ): Promise<T> {
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        if (!waiters.delete(id)) return;
-        cancel(id);
-        resolve({ kind: "cancelled" } as T);
-        this.#drain();
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      waiters.set(id, (outcome) => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(outcome);
-      });
-      this.#drain();
-    });
+    const { promise, resolve } = Promise.withResolvers<T>();
+    const waiter = new Waiter(id, resolve, waiters, cancel, signal, this.#drainBound);
+    signal?.addEventListener("abort", waiter, { once: true });
+    waiters.set(id, waiter);
+    this.#drain();
+    return promise;
   }
 
   /** A proxy's answer; false means no client waits for it ("client gone"). */
@@ -145,8 +140,37 @@ export class Rendezvous {
   }
 }
 
-function settle<T>(waiters: Map<number, (outcome: T) => void>, id: number, outcome: T): void {
+function settle<T>(waiters: Map<number, Waiter<T>>, id: number, outcome: T): void {
   const waiter = waiters.get(id);
   waiters.delete(id);
-  waiter?.(outcome);
+  waiter?.settle(outcome);
+}
+
+/**
+ * One held poll or offer: its promise's resolver, and the listener for its
+ * request's abort. An object rather than closures: thousands are held at once
+ * (the per-poll part of the broker's memory).
+ */
+class Waiter<T> {
+  constructor(
+    readonly id: number,
+    readonly resolve: (outcome: T) => void,
+    readonly waiters: Map<number, Waiter<T>>,
+    readonly cancel: (id: number) => void,
+    readonly signal: AbortSignal | undefined,
+    readonly drain: () => void,
+  ) {}
+
+  settle(outcome: T): void {
+    this.signal?.removeEventListener("abort", this);
+    this.resolve(outcome);
+  }
+
+  /** The request was aborted: leave the matcher and settle "cancelled". */
+  handleEvent(): void {
+    if (!this.waiters.delete(this.id)) return;
+    this.cancel(this.id);
+    this.resolve({ kind: "cancelled" } as T);
+    this.drain();
+  }
 }

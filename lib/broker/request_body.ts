@@ -2,7 +2,9 @@
  * Reading a request body with a size bound (Go's `http.MaxBytesReader` with
  * `readLimit` = 100000, SNOWFLAKE-PROTOCOL.md §4.1). A body over the bound is
  * not buffered: reading stops at the first byte past it (or before reading at
- * all when Content-Length already says so) and the caller answers 400.
+ * all when Content-Length already says so) and the caller answers 400. A body
+ * framed by Content-Length is read in one piece; only chunked bodies are read
+ * through a stream reader, chunk by chunk against the bound.
  */
 
 import { concat } from "../util/bytes.ts";
@@ -24,6 +26,19 @@ export async function readBodyLimited(
   if (declared !== null && Number(declared) > limit) {
     await request.body?.cancel().catch(() => {});
     throw new BodyError(`request body of ${declared} bytes is over the ${limit}-byte limit`);
+  }
+  if (declared !== null) {
+    // The server has framed the body by Content-Length, so it cannot be longer. bytes() reads it without the
+    // stream reader below, which a held long-poll would otherwise keep alive (about 1 KB each).
+    let body: Uint8Array;
+    try {
+      body = await request.bytes();
+    } catch (error) {
+      throw new BodyError(`cannot read request body: ${(error as Error).message}`);
+    }
+    // Only a Request built by hand (not by the server) can carry more than it declares.
+    if (body.length > limit) throw new BodyError(`request body is over the ${limit}-byte limit`);
+    return body;
   }
   if (request.body === null) return new Uint8Array();
   const reader = request.body.getReader();
