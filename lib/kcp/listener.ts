@@ -34,6 +34,7 @@ import type { KcpOptions } from "./options.ts";
 import { SEGMENT_HEADER_SIZE, SN_OFFSET } from "./segment.ts";
 import { readU32 } from "./u32.ts";
 import { isLogWorthy } from "./log_throttle.ts";
+import { readPacketBatch } from "./packet_batch.ts";
 import { KcpSession, type KcpSessionOptions } from "./session.ts";
 
 export const ACCEPT_BACKLOG = 128; // kcp-go acceptBacklog
@@ -114,6 +115,11 @@ export class KcpListener {
    * calls this; it is public so a caller with its own receive path can feed it.
    */
   packetInput(packet: Uint8Array, addr: string): void {
+    this.#route(packet, addr)?.input(packet);
+  }
+
+  /** The session `packet` from `addr` is for (created, and queued for accept, if new); undefined when dropped. */
+  #route(packet: Uint8Array, addr: string): KcpSession | undefined {
     if (this.#closed) return;
     if (packet.length < SEGMENT_HEADER_SIZE) {
       return this.#drop("short-packet", addr, `${packet.length}-byte packet`);
@@ -125,7 +131,7 @@ export class KcpListener {
     const conv = readU32(packet, 0);
     const existing = this.#sessions.get(addr);
     if (existing !== undefined) {
-      if (existing.conv === conv) return existing.input(packet);
+      if (existing.conv === conv) return existing;
       if (readU32(packet, SN_OFFSET) !== 0) {
         return this.#drop(
           "new-conv-rejected",
@@ -144,9 +150,9 @@ export class KcpListener {
     }
     const session = new KcpSession(this.#conn, addr, conv, this.#options, { host: this.#host });
     this.stats.sessionsCreated++;
-    session.input(packet);
     this.#sessions.set(addr, session);
     this.#accepts.push(session);
+    return session;
   }
 
   /** Closes sessions whose last input is `idleTimeoutMs` or more before `now`; returns how many. */
@@ -175,20 +181,30 @@ export class KcpListener {
   }
 
   async #readLoop(): Promise<void> {
+    const touched = new Set<KcpSession>();
     for (;;) {
-      let received;
+      let batch;
       try {
-        received = await this.#conn.readFrom();
+        batch = await readPacketBatch(this.#conn);
       } catch (error) {
         this.#logger?.warn(`kcp: listener: reading the packet connection failed: ${error}`);
-        received = null;
+        batch = null;
       }
       if (this.#closed) return;
-      if (received === null) {
+      if (batch === null) {
         this.#logger?.debug("kcp: listener: packet connection ended; closing");
         return this.close();
       }
-      this.packetInput(received.packet, received.addr);
+      // every packet in first, then one flush and delivery per session (KcpSession.inputOnly)
+      const now = this.#clock.now();
+      for (const { packet, addr } of batch) {
+        const session = this.#route(packet, addr);
+        if (session === undefined) continue;
+        session.inputOnly(packet, now);
+        touched.add(session);
+      }
+      for (const session of touched) session.settleInput(now);
+      touched.clear();
     }
   }
 
@@ -196,11 +212,13 @@ export class KcpListener {
     if (this.#sessions.get(session.remoteAddr) === session) this.#sessions.delete(session.remoteAddr);
   }
 
-  #drop(code: KcpErrorCode, addr: string, detail: string): void {
+  /** Counts and (throttled) logs a dropped packet; returns undefined, for #route. */
+  #drop(code: KcpErrorCode, addr: string, detail: string): undefined {
     const count = (this.stats.dropped[code] ?? 0) + 1;
     this.stats.dropped[code] = count;
     if (isLogWorthy(count)) {
       this.#logger?.warn(`kcp: dropped packet from ${addr}: ${code}: ${detail} (${count} so far)`);
     }
+    return undefined;
   }
 }

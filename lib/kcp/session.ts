@@ -5,7 +5,9 @@
  * - each write is queued whole when kcp-go's WaitSnd gate is open and flushed at
  *   once (Snowflake never sets writeDelay); the write resolves when the gate is
  *   open again, so a writer that awaits each write is held back;
- * - each input packet may trigger an immediate flush (una advanced);
+ * - each input packet may trigger an immediate flush (una advanced); packets
+ *   read as a batch (packet_batch.ts) are all taken in first, then flushed and
+ *   delivered once;
  * - one timer per session replays kcp-go's update loop: flush, then sleep for
  *   what flush returned (≤ interval); it stops while the machine is idle and
  *   restarts on the next input or write;
@@ -31,6 +33,7 @@ import { Arq } from "./arq.ts";
 import { inputError, KcpError } from "./error.ts";
 import { type KcpOptions, MTU_LIMIT, SNOWFLAKE_KCP_OPTIONS } from "./options.ts";
 import { isLogWorthy } from "./log_throttle.ts";
+import { readPacketBatch } from "./packet_batch.ts";
 import { readU32 } from "./u32.ts";
 
 /** Default payload bytes a session may hold unacknowledged on the send side, and unread on the receive side. */
@@ -193,12 +196,28 @@ export class KcpSession implements ByteConn {
   input(packet: Uint8Array): void {
     if (this.#isClosed) return;
     const now = this.#clock.now();
+    this.inputOnly(packet, now);
+    this.settleInput(now);
+  }
+
+  /**
+   * The first half of {@link input}, for a caller feeding a batch of packets
+   * read at `now`: the packet goes into the machine, and the flush, delivery
+   * and timer wait for {@link settleInput}, which must follow the batch.
+   */
+  inputOnly(packet: Uint8Array, now: number): void {
+    if (this.#isClosed) return;
     this.#lastInputAt = now;
     this.stats.packetsIn++;
     if (packet.length > MTU_LIMIT) packet = packet.subarray(0, MTU_LIMIT);
-    const arq = this.#arq;
-    const code = arq.input(packet, now);
+    const code = this.#arq.input(packet, now);
     if (code !== 0) this.#noteInputError(inputError(code, packet.length));
+  }
+
+  /** The second half of {@link input}: flushes if the input asked for it, delivers, wakes writers, arms the timer. */
+  settleInput(now: number): void {
+    if (this.#isClosed) return;
+    const arq = this.#arq;
     if (arq.flushNeeded) this.#flush(now);
     if (this.#readers.length > 0 && arq.readableBytes > 0) this.#deliver();
     if (this.#writers.length > 0) this.#wakeWriters();
@@ -227,28 +246,32 @@ export class KcpSession implements ByteConn {
   async #readLoop(): Promise<void> {
     let source: string | null = null;
     for (;;) {
-      let received;
+      let batch;
       try {
-        received = await this.#conn.readFrom();
+        batch = await readPacketBatch(this.#conn);
       } catch (error) {
         this.#logger?.warn(`kcp: session ${this.conv}: reading the packet connection failed: ${error}`);
-        received = null;
+        batch = null;
       }
       if (this.#isClosed) return;
-      if (received === null) {
+      if (batch === null) {
         this.#logger?.debug(`kcp: session ${this.conv}: packet connection ended; closing`);
         this.close();
         return;
       }
-      // kcp-go's client read loop keeps to the first source address (readloop.go)
-      source ??= received.addr;
-      if (received.addr !== source) {
-        this.#noteInputError(
-          new KcpError("foreign-source", `packet from ${received.addr}, expected ${source}`),
-        );
-        continue;
+      const now = this.#clock.now();
+      for (const received of batch) {
+        // kcp-go's client read loop keeps to the first source address (readloop.go)
+        source ??= received.addr;
+        if (received.addr !== source) {
+          this.#noteInputError(
+            new KcpError("foreign-source", `packet from ${received.addr}, expected ${source}`),
+          );
+          continue;
+        }
+        this.inputOnly(received.packet, now);
       }
-      this.input(received.packet);
+      this.settleInput(now);
     }
   }
 

@@ -202,6 +202,25 @@ export class UdpPacketConn implements PacketConn {
     return reader;
   }
 
+  /**
+   * Every datagram of the latest receive not yet read, oldest first (at least
+   * one; waits while none); null once closed. For readers that handle a batch
+   * at a time (KCP: one flush and one delivery per batch): one promise per
+   * receive instead of one per datagram (lib/kcp/packet_batch.ts).
+   */
+  async readBatch(): Promise<Packet[] | null> {
+    const first = await this.readFrom();
+    if (first === null) return null;
+    const rest = this.#ready;
+    const head = this.#readyHead;
+    this.#ready = [];
+    this.#readyHead = 0;
+    if (head >= rest.length) return [first];
+    const batch = head === 0 ? rest : rest.slice(head);
+    batch.unshift(first);
+    return batch;
+  }
+
   writeTo(packet: Uint8Array, addr: string): void {
     if (this.#isClosed) throw new ConnClosedError("UDP socket");
     let destination = this.#destinations.get(addr);

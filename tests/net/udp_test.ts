@@ -245,3 +245,26 @@ async function closeAll(...conns: UdpPacketConn[]): Promise<void> {
   for (const conn of conns) conn.close();
   await Promise.all(conns.map((conn) => conn.closed));
 }
+
+Deno.test("UdpPacketConn: readBatch hands over a receive's datagrams in order, after what readFrom left", async () => {
+  const [a, b] = await Promise.all([listenUdp(), listenUdp()]);
+  try {
+    for (let i = 0; i < 10; i++) b.writeTo(new Uint8Array([i]), a.localAddr);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // b's batch leaves at the end of the task
+    assert.deepEqual((await soon(a.readFrom()))?.packet, new Uint8Array([0]));
+    const got: number[] = [];
+    while (got.length < 9) {
+      const batch = await soon(a.readBatch());
+      assert.ok(batch !== null && batch.length > 0);
+      for (const { packet, addr } of batch) {
+        assert.equal(addr, b.localAddr);
+        got.push(packet[0]);
+      }
+    }
+    assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    a.close();
+    assert.equal(await a.readBatch(), null);
+  } finally {
+    await closeAll(a, b);
+  }
+});

@@ -1,0 +1,87 @@
+/**
+ * KCP over a PacketConn that reads a batch at a time (lib/kcp/packet_batch.ts,
+ * as UdpPacketConn does): every packet of a batch goes in before the session
+ * delivers, so a waiting reader gets the whole batch's data at once; routing,
+ * drops and the client's source check are those of packet-by-packet input.
+ */
+import assert from "node:assert/strict";
+import { KcpListener } from "../../lib/kcp/listener.ts";
+import { KcpSession } from "../../lib/kcp/session.ts";
+import type { Packet } from "../../lib/net/packet_conn.ts";
+import { packetOf, RecordingPacketConn } from "./helpers.ts";
+
+/** A RecordingPacketConn whose packets arrive through readBatch, in the batches given to {@link deliver}. */
+class BatchConn extends RecordingPacketConn {
+  #batches: Packet[][] = [];
+  #waiter: ((batch: Packet[] | null) => void) | null = null;
+  batchReads = 0;
+
+  readBatch(): Promise<Packet[] | null> {
+    this.batchReads++;
+    const batch = this.#batches.shift();
+    if (batch !== undefined) return Promise.resolve(batch);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => this.#waiter = resolve);
+  }
+
+  deliver(batch: Packet[]): void {
+    if (this.#waiter === null) this.#batches.push(batch);
+    else this.#waiter(batch);
+    this.#waiter = null;
+  }
+
+  override close(): void {
+    super.close();
+    this.#waiter?.(null);
+    this.#waiter = null;
+  }
+}
+
+const push = (conv: number, sn: number, text: string) =>
+  packetOf({ conv, sn, data: new TextEncoder().encode(text) });
+const text = (data: Uint8Array | null) => data === null ? null : new TextDecoder().decode(data);
+
+Deno.test("KcpListener over batches: routes each packet, drops bad ones, delivers a batch's data at once", async () => {
+  const conn = new BatchConn();
+  const listener = new KcpListener(conn, { idleTimeoutMs: 0 });
+  try {
+    conn.deliver([
+      { packet: push(1, 0, "a"), addr: "x" },
+      { packet: new Uint8Array(10), addr: "y" }, // shorter than a header: dropped
+      { packet: push(5, 0, "z"), addr: "w" },
+    ]);
+    const x = (await listener.accept())!;
+    const w = (await listener.accept())!;
+    assert.deepEqual([x.conv, x.remoteAddr, w.conv, w.remoteAddr], [1, "x", 5, "w"]);
+    assert.equal(listener.stats.dropped["short-packet"], 1);
+    assert.equal(text(await x.read()), "a");
+    assert.equal(text(await w.read()), "z");
+
+    const reading = x.read(); // waits: the next batch's two segments come in one piece
+    conn.deliver([{ packet: push(1, 1, "b"), addr: "x" }, { packet: push(1, 2, "c"), addr: "x" }]);
+    assert.equal(text(await reading), "bc");
+    assert.equal(x.stats.packetsIn, 3);
+    assert.ok(conn.batchReads >= 2, "the listener read through readBatch");
+  } finally {
+    listener.close();
+  }
+});
+
+Deno.test("KcpSession.dial over batches: keeps to the first source, packet by packet within a batch", async () => {
+  const conn = new BatchConn();
+  const session = KcpSession.dial(conn, "server", { conv: 9 });
+  try {
+    const reading = session.read();
+    conn.deliver([
+      { packet: push(9, 0, "one"), addr: "server" },
+      { packet: push(9, 1, "evil"), addr: "elsewhere" }, // a second source: dropped, as kcp-go's read loop does
+      { packet: push(9, 1, "two"), addr: "server" },
+    ]);
+    assert.equal(text(await reading), "onetwo");
+    assert.equal(session.stats.inputErrors, 1);
+    assert.equal(session.stats.lastError?.code, "foreign-source");
+  } finally {
+    session.close();
+    conn.close();
+  }
+});
