@@ -187,7 +187,7 @@ export class Arq {
     return this.#sendQueue.push(data);
   }
 
-  /** Received data, or null when none is ready (stream mode: every ready byte; message mode: one message). */
+  /** Received data, or null when none is ready (stream mode: ready bytes, up to about 64 KiB; message mode: one message). */
   read(): Uint8Array | null {
     const data = this.#receive.read();
     if (this.#receive.windowReopened) {

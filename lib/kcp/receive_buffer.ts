@@ -29,6 +29,13 @@ const EMPTY = new Uint8Array(0);
 /** Bytes charged per held segment beyond its payload (object, map entry). */
 export const SEGMENT_CHARGE = 64;
 const MAX_SLAB_BYTES = 16 * 1024;
+/**
+ * Stream mode: a read joins ready segments until it holds this many bytes
+ * (ours; kcp-go's Read fills the caller's buffer). Joining everything ready (up
+ * to the whole window after one batch of input) would make chunks so large
+ * that smux copies its frames out of them again (frame_reader.ts keepOrCopy).
+ */
+export const STREAM_READ_BYTES = 64 * 1024;
 
 /** Slab size for a budget: 16 KiB, or 1/16 of a small budget so that slab rounding stays small against it. */
 function slabBytesFor(maxBytes: number): number {
@@ -131,8 +138,8 @@ export class ReceiveBuffer {
   }
 
   /**
-   * Data for the application, or null: in stream mode every ready byte in one
-   * array; in message mode one whole message. Refills rcv_queue from rcv_buf as
+   * Data for the application, or null: in stream mode the ready bytes in one
+   * array (segments joined up to {@link STREAM_READ_BYTES}); in message mode one whole message. Refills rcv_queue from rcv_buf as
    * kcp-go's Recv does. A zero-length segment (never sent by kcp-go, and one that
    * would stall Go's reader forever) is consumed as no data.
    */
@@ -147,13 +154,15 @@ export class ReceiveBuffer {
     if (this.#queue.length === 0) return null;
     const parts: Uint8Array[] = [];
     let total = 0;
-    while (this.#queue.length > 0) {
-      while (this.#queue.length > 0) {
-        const part = this.#dequeue();
-        if (part.length > 0) parts.push(part);
-        total += part.length;
+    while (total < STREAM_READ_BYTES) {
+      if (this.#queue.length === 0) {
+        if (this.#outOfOrder.size === 0) break;
+        this.#moveReady();
+        if (this.#queue.length === 0) break;
       }
-      if (this.#outOfOrder.size > 0) this.#moveReady();
+      const part = this.#dequeue();
+      if (part.length > 0) parts.push(part);
+      total += part.length;
     }
     if (total === 0) return null;
     return parts.length === 1 ? parts[0] : concat(parts);

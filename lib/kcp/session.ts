@@ -164,7 +164,7 @@ export class KcpSession implements ByteConn {
   }
 
   /**
-   * Every ready byte in one chunk (message mode: one message, as kcp-go's Read);
+   * Ready bytes in one chunk, up to about 64 KiB (receive_buffer.ts; message mode: one message, as kcp-go's Read);
    * waits while none; null once closed and drained.
    */
   read(): Promise<Uint8Array | null> {
