@@ -2,7 +2,7 @@
  * Test and bench helper: runs `deno run -A cli/main.ts broker ...` as a
  * subprocess, as an operator would, waits for its "serving ... on port N"
  * line, and stops it with SIGTERM. Optionally inside a network namespace
- * (`ip netns exec NAME`).
+ * (`ip netns exec NAME`), and with V8 flags (`deno run --v8-flags=...`).
  */
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -16,9 +16,13 @@ export interface BrokerProcess {
   stop(): Promise<number>;
 }
 
-export async function startBroker(args: string[], options: { netns?: string } = {}): Promise<BrokerProcess> {
+export async function startBroker(
+  args: string[],
+  options: { netns?: string; v8Flags?: string[] } = {},
+): Promise<BrokerProcess> {
   const deno = Deno.execPath();
-  const argv = ["run", "-A", `${REPO}cli/main.ts`, "broker", ...args];
+  const v8 = options.v8Flags?.length ? [`--v8-flags=${options.v8Flags.join(",")}`] : [];
+  const argv = ["run", "-A", ...v8, `${REPO}cli/main.ts`, "broker", ...args];
   const command = options.netns
     ? new Deno.Command("ip", {
       args: ["netns", "exec", options.netns, deno, ...argv],

@@ -62,6 +62,39 @@ Deno.test("geoip: tor's file formats, IPv4 and IPv6 lookups", () => {
   }
 });
 
+Deno.test("geoip: range edges, gaps, the top of the address space, bytes as read", () => {
+  const table = new GeoipTable(
+    new TextEncoder().encode("10,19,AA\r\n20,29,BB\n40,49,AA\n4294967290,4294967295,CC\n"),
+    "::1,::2,DD\n::4,ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff,EE\n",
+  );
+  assert.deepEqual(table.size, { v4: 4, v6: 2 });
+  const cases: [string, string][] = [
+    ["0.0.0.9", "??"], // before the first range
+    ["0.0.0.10", "AA"],
+    ["0.0.0.19", "AA"],
+    ["0.0.0.20", "BB"], // adjacent ranges: no gap between them
+    ["0.0.0.29", "BB"],
+    ["0.0.0.30", "??"], // a gap
+    ["0.0.0.49", "AA"],
+    ["0.0.0.50", "??"],
+    ["255.255.255.250", "CC"],
+    ["255.255.255.255", "CC"], // the last range reaches the top: no gap after it
+    ["::", "??"],
+    ["::2", "DD"],
+    ["::3", "??"],
+    ["::4", "EE"],
+    ["ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "EE"],
+  ];
+  for (const [address, cc] of cases) assert.equal(table.country(address), cc, address);
+  // Boundaries: a start per range plus one per gap (before 40, after 49): 6 words of IPv4, 3 × 4 of IPv6.
+  assert.equal(table.byteLength, 6 * 4 + 6 * 2 + 3 * 16 + 3 * 2);
+  assert.throws(() => new GeoipTable("20,29,AA\n10,19,BB\n", ""), GeoipError); // not sorted
+  assert.throws(() => new GeoipTable("10,29,AA\n20,39,BB\n", ""), GeoipError); // overlapping
+  assert.throws(() => new GeoipTable("29,10,AA\n", ""), GeoipError); // high below low
+  assert.throws(() => new GeoipTable("10,4294967296,AA\n", ""), GeoipError); // over 32 bits
+  assert.throws(() => new GeoipTable("10,19, \n", ""), GeoipError); // no country
+});
+
 Deno.test("geoip: Debian's tor-geoipdb files load when present", async () => {
   try {
     await Deno.stat("/usr/share/tor/geoip6");
