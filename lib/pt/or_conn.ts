@@ -3,9 +3,13 @@
  * can also half-close (`closeWrite`: TCP FIN towards tor while tor's answer is
  * still read, as Go Snowflake's server does).
  *
- * Reads use a buffer that grows while reads fill it (4 KiB up to 64 KiB) and
- * shrinks back when they don't, so the thousands of idle connections of a busy
- * bridge each pin 4 KiB, not 64, in their pending read.
+ * Reads use a buffer that grows while reads fill it (2 KiB up to 64 KiB). A
+ * read that drains the socket (returns less than its buffer) is followed by a
+ * read of the minimum size, because that read may wait for as long as the
+ * client stays idle, pinning its buffer all the while: the thousands of idle
+ * connections of a busy bridge each pin 2 KiB, not the 64 KiB of their last
+ * burst. If that small read fills up, the burst goes on, and the next read
+ * jumps straight back to the size the burst had reached.
  */
 
 import type { Socket } from "node:net";
@@ -20,25 +24,34 @@ export interface DuplexConn extends ByteConn {
   closeWrite(): Promise<void>;
 }
 
-const MIN_READ = 4 * 1024;
-const MAX_READ = 64 * 1024;
+/** Smallest read buffer: what an idle connection's pending read pins. */
+export const OR_CONN_MIN_READ = 2 * 1024;
+/** Largest read buffer, reached by doubling while reads fill it. */
+export const OR_CONN_MAX_READ = 64 * 1024;
 
-/** Next read size: double after a full read, halve after one that used under a quarter. */
-function nextReadSize(size: number, got: number): number {
-  if (got === size) return Math.min(MAX_READ, size * 2);
-  if (got < size / 4) return Math.max(MIN_READ, size / 2);
-  return size;
+/** Read sizes of one connection: `next` for the next read, `burst` the size a burst had reached. */
+export interface ReadSizes {
+  next: number;
+  burst: number;
+}
+
+/** The sizes after a read of `sizes.next` bytes that returned `got`. */
+export function nextReadSizes(sizes: ReadSizes, got: number): ReadSizes {
+  if (got < sizes.next) return { next: OR_CONN_MIN_READ, burst: Math.max(sizes.next, OR_CONN_MIN_READ) };
+  // Full: a small read after a drain resumes at the burst's size; otherwise double.
+  const next = Math.min(OR_CONN_MAX_READ, Math.max(sizes.next * 2, sizes.burst));
+  return { next, burst: next };
 }
 
 /** A DuplexConn over a Deno TCP connection. */
 export function denoDuplexConn(conn: Deno.TcpConn): DuplexConn {
   let closed = false;
   let writeClosed = false;
-  let readSize = MIN_READ;
+  let sizes: ReadSizes = { next: OR_CONN_MIN_READ, burst: OR_CONN_MIN_READ };
   return {
     async read() {
       if (closed) return null;
-      const buffer = new Uint8Array(readSize);
+      const buffer = new Uint8Array(sizes.next);
       let n: number | null;
       try {
         n = await conn.read(buffer);
@@ -47,7 +60,7 @@ export function denoDuplexConn(conn: Deno.TcpConn): DuplexConn {
         throw error;
       }
       if (n === null) return null;
-      readSize = nextReadSize(readSize, n);
+      sizes = nextReadSizes(sizes, n);
       return buffer.subarray(0, n);
     },
     async write(data) {

@@ -18,6 +18,7 @@ import { encodeData } from "../encapsulation/codec.ts";
 import { EncapsulationError } from "../encapsulation/error.ts";
 import { ClientId } from "../turbotunnel/client_id.ts";
 import type { DuplexConn } from "../pt/or_conn.ts";
+import type { ClientSendQueue } from "../turbotunnel/send_queue.ts";
 import type { WebSocketConn } from "../websocket/websocket_conn.ts";
 import { concat } from "../util/bytes.ts";
 import type { Clock } from "../util/clock.ts";
@@ -129,6 +130,7 @@ async function turbotunnelMode(
       for (let chunk: Uint8Array | null = preamble.rest; chunk; chunk = await conn.read()) {
         deadline.at = clock.now() + idleMs;
         decoder.push(chunk);
+        chunk = null; // not kept alive while waiting for the next message
         for (let packet = decoder.next(); packet; packet = decoder.next()) {
           backend.queueIncoming(packet, clientId, id);
         }
@@ -152,14 +154,9 @@ async function turbotunnelMode(
         const queue = backend.outgoingQueue(id); // refreshes the client's LastSeen, as Go does per packet
         const first = await queue.shift(stopWriter.signal);
         if (first === null) return; // the client expired, or this WebSocket's reader ended
-        const parts = [encodeData(first)];
-        let bytes = parts[0].length;
-        for (let next = queue.tryShift(); next !== undefined; next = queue.tryShift()) {
-          parts.push(encodeData(next));
-          bytes += parts[parts.length - 1].length;
-          if (bytes >= CARRIER_MAX_BATCH_BYTES) break;
-        }
-        await conn.write(parts.length === 1 ? parts[0] : concat(parts));
+        // Built and sent in a call of its own, so that no variable of this loop keeps the last
+        // message (up to 64 KiB) alive while an idle client's queue is awaited.
+        await conn.write(takeBatch(queue, first));
       }
     } catch {
       // the WebSocket failed or closed: the reader sees the end too
@@ -173,6 +170,18 @@ async function turbotunnelMode(
   if (reason.startsWith("idle") || reason.startsWith("write stalled") || reason.startsWith("read buffer")) {
     deps.log.info("carrier", `closed Turbo Tunnel WebSocket: ${reason}`, clock.now());
   }
+}
+
+/** `first` and the packets queued behind it, encapsulated as one message; it stops once CARRIER_MAX_BATCH_BYTES are in. */
+function takeBatch(queue: ClientSendQueue, first: Uint8Array): Uint8Array {
+  const parts = [encodeData(first)];
+  let bytes = parts[0].length;
+  for (let next = queue.tryShift(); next !== undefined; next = queue.tryShift()) {
+    parts.push(encodeData(next));
+    bytes += parts[parts.length - 1].length;
+    if (bytes >= CARRIER_MAX_BATCH_BYTES) break;
+  }
+  return parts.length === 1 ? parts[0] : concat(parts);
 }
 
 async function legacyMode(

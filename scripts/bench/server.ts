@@ -7,7 +7,8 @@
  * Cases: one session's download and upload (MB/s, and the server's CPU s/MB);
  * 100 concurrent sessions of 1 MB each, with num-turbotunnel 1 and 2
  * (aggregate MB/s, errors); the server's RSS per idle session (each with its
- * stream and its connection to tor). Targets (issue): 100 sessions without
+ * stream and its connection to tor), with its WebSocket open and with it
+ * closed (a proxy that left; the session outlives it). Targets (issue): 100 sessions without
  * error, aggregate ≥ 50 MB/s, < 100 KB per idle session. Go's server is not
  * packaged in Debian, so its CPU figure comes from PERFORMANCE.md (~5 CPU s per
  * 100 MB), not from this run. The clients share the machine's 2 cores with
@@ -75,6 +76,56 @@ async function upload(client: TurbotunnelClient, length: number): Promise<void> 
 }
 
 const runs = (quick: boolean) => quick ? 1 : 3;
+
+/** Opens `count` sessions, 25 at a time, each moving 100 bytes; with `keepCarriers` false their WebSockets then close. */
+async function openIdleSessions(
+  url: string,
+  count: number,
+  keepCarriers: boolean,
+): Promise<TurbotunnelClient[]> {
+  const clients: TurbotunnelClient[] = [];
+  for (let i = 0; i < count; i += 25) {
+    const batch = await Promise.all(Array.from({ length: 25 }, () => openTurbotunnelClient(url)));
+    await Promise.all(batch.map((client) => download(client, 100)));
+    if (!keepCarriers) { for (const client of batch) client.redial.close(); // no redial: the session stays, carrier-less
+     }
+    clients.push(...batch);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return clients;
+}
+
+/**
+ * The server's RSS per idle session as a slope: RSS after `n` sessions and
+ * after `2n`, divided by `n`. The first `n` pay for what does not grow with
+ * sessions (code, the V8 young generation, allocator arenas), so the slope is
+ * what each further session costs.
+ */
+async function idleSessionRss(orPort: number, quick: boolean, keepCarriers: boolean): Promise<BenchRow> {
+  const server = await startServerProcess({ orPort });
+  const url = `ws://127.0.0.1:${server.port}/`;
+  const sessions = quick ? 50 : 300;
+  const clients: TurbotunnelClient[] = [];
+  try {
+    clients.push(...await openIdleSessions(url, sessions, keepCarriers));
+    const first = rssMb(server.child.pid);
+    clients.push(...await openIdleSessions(url, sessions, keepCarriers));
+    const second = rssMb(server.child.pid);
+    return {
+      case: `server RSS per idle session, ${
+        keepCarriers ? "WebSocket open" : "WebSocket closed (carrier-less)"
+      }`,
+      unit: "KB",
+      ours: ((second - first) * 1000) / sessions,
+      note: `each with a stream to tor; RSS ${first.toFixed(1)} MB at ${sessions} sessions → ${
+        second.toFixed(1)
+      } MB at ${2 * sessions}; target < 100 KB`,
+    };
+  } finally {
+    await Promise.all(clients.map((client) => client.close()));
+    await server.stop();
+  }
+}
 
 export const bench: Bench = async ({ quick }) => {
   const rows: BenchRow[] = [];
@@ -154,34 +205,8 @@ export const bench: Bench = async ({ quick }) => {
       }
     }
 
-    // RSS per idle session.
-    {
-      const server = await startServerProcess({ orPort: standIn.port });
-      const url = `ws://127.0.0.1:${server.port}/`;
-      const sessions = quick ? 50 : 200;
-      try {
-        const warm = await openTurbotunnelClient(url); // the first session pays for code and buffers
-        await download(warm, 1000);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const before = rssMb(server.child.pid);
-        const clients: TurbotunnelClient[] = [];
-        for (let i = 0; i < sessions; i += 25) {
-          clients.push(...await Promise.all(Array.from({ length: 25 }, () => openTurbotunnelClient(url))));
-        }
-        await Promise.all(clients.map((client) => download(client, 100)));
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        const after = rssMb(server.child.pid);
-        rows.push({
-          case: `server RSS per idle session (${sessions} sessions, each with a stream to tor)`,
-          unit: "KB",
-          ours: ((after - before) * 1000) / sessions,
-          note: `RSS ${before.toFixed(1)} → ${after.toFixed(1)} MB; target < 100 KB`,
-        });
-        await Promise.all([warm, ...clients].map((client) => client.close()));
-      } finally {
-        await server.stop();
-      }
-    }
+    // RSS per idle session, with and without its WebSocket.
+    for (const carriers of [true, false]) rows.push(await idleSessionRss(standIn.port, quick, carriers));
   } finally {
     await standIn.close();
   }
