@@ -52,6 +52,12 @@ const EMPTY = new Uint8Array(0);
 export interface ArqLimits {
   /** Payload bytes the receive side may hold (receive_buffer.ts). Default: no limit beyond rcvWnd, as kcp-go. */
   maxRecvBytes?: number;
+  /**
+   * `out` of {@link Arq.flush} copies each packet before it returns (a conn with
+   * copiesOnWrite): packets are then encoded into one reused buffer
+   * (packet_writer.ts). Default false: each packet is the consumer's to keep.
+   */
+  reusePacketBuffer?: boolean;
   /** First sn of both directions; kcp-go always uses 0 (a Go peer needs 0). For wraparound tests. */
   initialSn?: number;
 }
@@ -111,7 +117,7 @@ export class Arq {
       limits.maxRecvBytes ?? Infinity,
       initialSn,
     );
-    this.#writer = new PacketWriter(this.conv, this.options.mtu);
+    this.#writer = new PacketWriter(this.conv, this.options.mtu, limits.reusePacketBuffer ?? false);
     this.#congestion = new CongestionWindow(this.mss);
   }
 

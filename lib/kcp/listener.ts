@@ -34,7 +34,7 @@ import type { KcpOptions } from "./options.ts";
 import { SEGMENT_HEADER_SIZE, SN_OFFSET } from "./segment.ts";
 import { readU32 } from "./u32.ts";
 import { isLogWorthy } from "./log_throttle.ts";
-import { readPacketBatch } from "./packet_batch.ts";
+import { readPacketBatch } from "./packet_conn_extensions.ts";
 import { KcpSession, type KcpSessionOptions } from "./session.ts";
 
 export const ACCEPT_BACKLOG = 128; // kcp-go acceptBacklog

@@ -6,7 +6,7 @@
  *   once (Snowflake never sets writeDelay); the write resolves when the gate is
  *   open again, so a writer that awaits each write is held back;
  * - each input packet may trigger an immediate flush (una advanced); packets
- *   read as a batch (packet_batch.ts) are all taken in first, then flushed and
+ *   read as a batch (packet_conn_extensions.ts) are all taken in first, then flushed and
  *   delivered once;
  * - one timer per session replays kcp-go's update loop: flush, then sleep for
  *   what flush returned (≤ interval); it stops while the machine is idle and
@@ -33,7 +33,7 @@ import { Arq } from "./arq.ts";
 import { inputError, KcpError } from "./error.ts";
 import { type KcpOptions, MTU_LIMIT, SNOWFLAKE_KCP_OPTIONS } from "./options.ts";
 import { isLogWorthy } from "./log_throttle.ts";
-import { readPacketBatch } from "./packet_batch.ts";
+import { type ExtendedPacketConn, readPacketBatch } from "./packet_conn_extensions.ts";
 import { readU32 } from "./u32.ts";
 
 /** Default payload bytes a session may hold unacknowledged on the send side, and unread on the receive side. */
@@ -122,6 +122,7 @@ export class KcpSession implements ByteConn {
     this.#maxSendBytes = options.maxSendBytes ?? DEFAULT_MAX_SEND_BYTES;
     this.#arq = new Arq(conv, options.kcp ?? SNOWFLAKE_KCP_OPTIONS, {
       maxRecvBytes: options.maxRecvBytes ?? DEFAULT_MAX_RECV_BYTES,
+      reusePacketBuffer: (conn as ExtendedPacketConn).copiesOnWrite === true,
     });
     this.#host = internal.host;
     this.#ownConn = internal.ownConn ?? false;

@@ -132,6 +132,8 @@ export class UdpPacketConn implements PacketConn {
   readonly sendBufferBytes: number;
   /** Resolves once the socket is closed and its descriptor released. */
   readonly closed: Promise<void>;
+  /** writeTo copies the datagram into the send batch before it returns: the caller may reuse its buffer (lib/kcp/packet_conn_extensions.ts). */
+  readonly copiesOnWrite = true;
   readonly #lib: Libc;
   readonly #family: number;
   #fd: number;
@@ -206,7 +208,7 @@ export class UdpPacketConn implements PacketConn {
    * Every datagram of the latest receive not yet read, oldest first (at least
    * one; waits while none); null once closed. For readers that handle a batch
    * at a time (KCP: one flush and one delivery per batch): one promise per
-   * receive instead of one per datagram (lib/kcp/packet_batch.ts).
+   * receive instead of one per datagram (lib/kcp/packet_conn_extensions.ts).
    */
   async readBatch(): Promise<Packet[] | null> {
     const first = await this.readFrom();

@@ -1,11 +1,15 @@
 /**
- * KCP over a PacketConn that reads a batch at a time (lib/kcp/packet_batch.ts,
- * as UdpPacketConn does): every packet of a batch goes in before the session
- * delivers, so a waiting reader gets the whole batch's data at once; routing,
- * drops and the client's source check are those of packet-by-packet input.
+ * KCP over a PacketConn with the extensions of lib/kcp/packet_conn_extensions.ts
+ * (as UdpPacketConn has them). readBatch: every packet of a batch goes in
+ * before the session delivers, so a waiting reader gets the whole batch's data
+ * at once; routing, drops and the client's source check are those of
+ * packet-by-packet input. copiesOnWrite: packets are encoded into one reused
+ * buffer, byte for byte what fresh buffers get.
  */
 import assert from "node:assert/strict";
+import { Arq } from "../../lib/kcp/arq.ts";
 import { KcpListener } from "../../lib/kcp/listener.ts";
+import { SNOWFLAKE_KCP_OPTIONS } from "../../lib/kcp/options.ts";
 import { KcpSession } from "../../lib/kcp/session.ts";
 import type { Packet } from "../../lib/net/packet_conn.ts";
 import { packetOf, RecordingPacketConn } from "./helpers.ts";
@@ -84,4 +88,25 @@ Deno.test("KcpSession.dial over batches: keeps to the first source, packet by pa
     session.close();
     conn.close();
   }
+});
+
+Deno.test("Arq with reusePacketBuffer: the same packets, byte for byte, encoded into one buffer", () => {
+  const data = new Uint8Array(20_000).map((_, i) => i * 7);
+  const run = (reusePacketBuffer: boolean) => {
+    const arq = new Arq(42, SNOWFLAKE_KCP_OPTIONS, { reusePacketBuffer });
+    arq.send(data);
+    arq.input(packetOf({ conv: 42, cmd: 81, sn: 0, data: new Uint8Array(5) }), 0); // an ACK to send too
+    const packets: Uint8Array[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    arq.flush(0, (packet) => {
+      packets.push(packet.slice()); // what a copying conn does
+      buffers.add(packet.buffer);
+    });
+    return { packets, buffers };
+  };
+  const fresh = run(false);
+  const reused = run(true);
+  assert.ok(fresh.packets.length > 10);
+  assert.deepEqual(reused.packets, fresh.packets);
+  assert.equal(reused.buffers.size, 1);
 });
