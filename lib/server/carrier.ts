@@ -18,7 +18,6 @@ import { encodeData } from "../encapsulation/codec.ts";
 import { EncapsulationError } from "../encapsulation/error.ts";
 import { ClientId } from "../turbotunnel/client_id.ts";
 import type { DuplexConn } from "../pt/or_conn.ts";
-import type { ClientSendQueue } from "../turbotunnel/send_queue.ts";
 import type { WebSocketConn } from "../websocket/websocket_conn.ts";
 import { concat } from "../util/bytes.ts";
 import type { Clock } from "../util/clock.ts";
@@ -150,14 +149,9 @@ async function turbotunnelMode(
 
   const writer = (async () => {
     try {
-      for (;;) {
-        const queue = backend.outgoingQueue(id); // refreshes the client's LastSeen, as Go does per packet
-        const first = await queue.shift(stopWriter.signal);
-        if (first === null) return; // the client expired, or this WebSocket's reader ended
-        // Built and sent in a call of its own, so that no variable of this loop keeps the last
-        // message (up to 64 KiB) alive while an idle client's queue is awaited.
-        await conn.write(takeBatch(queue, first));
-      }
+      // Each message in a call of its own, so that no frame that waits on an idle client's queue
+      // still holds the last message (up to 64 KiB).
+      while (await sendBatch(conn, backend, id, stopWriter.signal));
     } catch {
       // the WebSocket failed or closed: the reader sees the end too
     } finally {
@@ -172,8 +166,20 @@ async function turbotunnelMode(
   }
 }
 
-/** `first` and the packets queued behind it, encapsulated as one message; it stops once CARRIER_MAX_BATCH_BYTES are in. */
-function takeBatch(queue: ClientSendQueue, first: Uint8Array): Uint8Array {
+/**
+ * Waits for the client's next packet and sends it with those queued behind it,
+ * encapsulated, as one message (stopping once CARRIER_MAX_BATCH_BYTES are in).
+ * False when the client expired or `signal` aborted (this WebSocket's reader ended).
+ */
+async function sendBatch(
+  conn: WebSocketConn,
+  backend: TurbotunnelBackend,
+  id: string,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const queue = backend.outgoingQueue(id); // refreshes the client's LastSeen, as Go does per packet
+  const first = await queue.shift(signal);
+  if (first === null) return false;
   const parts = [encodeData(first)];
   let bytes = parts[0].length;
   for (let next = queue.tryShift(); next !== undefined; next = queue.tryShift()) {
@@ -181,7 +187,8 @@ function takeBatch(queue: ClientSendQueue, first: Uint8Array): Uint8Array {
     bytes += parts[parts.length - 1].length;
     if (bytes >= CARRIER_MAX_BATCH_BYTES) break;
   }
-  return parts.length === 1 ? parts[0] : concat(parts);
+  await conn.write(parts.length === 1 ? parts[0] : concat(parts));
+  return true;
 }
 
 async function legacyMode(

@@ -6,9 +6,10 @@
  * pair is then closed: nothing tor says after the client stream is gone could
  * be delivered.
  *
- * Each loop drops its last chunk before it waits for the next one: an idle
- * stream would otherwise keep its last chunk (and the whole read buffer under
- * it) alive for as long as it stays idle.
+ * Each chunk is moved by a call of its own ({@link moveChunk}): a loop that
+ * read and wrote in one async frame would keep its last chunk (and the whole
+ * read buffer under it, up to 64 KiB) alive in that frame for as long as the
+ * stream stays idle.
  */
 
 import type { ByteConn } from "../net/byte_conn.ts";
@@ -28,11 +29,7 @@ export async function relayToTor(client: ByteConn, tor: DuplexConn, counters: Re
   };
   const up = (async () => {
     try {
-      for (let chunk = await client.read(); chunk; chunk = await client.read()) {
-        counters.bytesToTor += chunk.length;
-        await tor.write(chunk);
-        chunk = null;
-      }
+      for (let more = true; more;) more = await moveChunk(client, tor, (n) => counters.bytesToTor += n);
       await tor.closeWrite();
     } catch {
       // either side failed: the pair ends
@@ -41,15 +38,20 @@ export async function relayToTor(client: ByteConn, tor: DuplexConn, counters: Re
   })();
   const down = (async () => {
     try {
-      for (let chunk = await tor.read(); chunk; chunk = await tor.read()) {
-        counters.bytesFromTor += chunk.length;
-        await client.write(chunk);
-        chunk = null;
-      }
+      for (let more = true; more;) more = await moveChunk(tor, client, (n) => counters.bytesFromTor += n);
     } catch {
       // either side failed: the pair ends
     }
     closeBoth();
   })();
   await Promise.all([up, down]);
+}
+
+/** Moves one chunk from `from` to `to`, counting its bytes; false at the end of `from`. */
+async function moveChunk(from: ByteConn, to: ByteConn, count: (bytes: number) => void): Promise<boolean> {
+  const chunk = await from.read();
+  if (chunk === null) return false;
+  count(chunk.length);
+  await to.write(chunk);
+  return true;
 }
