@@ -34,7 +34,7 @@ import type { KcpOptions } from "./options.ts";
 import { SEGMENT_HEADER_SIZE, SN_OFFSET } from "./segment.ts";
 import { readU32 } from "./u32.ts";
 import { isLogWorthy } from "./log_throttle.ts";
-import { readPacketBatch } from "./packet_conn_extensions.ts";
+import { readPackets } from "./packet_conn_extensions.ts";
 import { KcpSession, type KcpSessionOptions } from "./session.ts";
 
 export const ACCEPT_BACKLOG = 128; // kcp-go acceptBacklog
@@ -183,21 +183,25 @@ export class KcpListener {
   async #readLoop(): Promise<void> {
     const touched = new Set<KcpSession>();
     for (;;) {
-      let batch;
+      let received;
       try {
-        batch = await readPacketBatch(this.#conn);
+        received = await readPackets(this.#conn);
       } catch (error) {
         this.#logger?.warn(`kcp: listener: reading the packet connection failed: ${error}`);
-        batch = null;
+        received = null;
       }
       if (this.#closed) return;
-      if (batch === null) {
+      if (received === null) {
         this.#logger?.debug("kcp: listener: packet connection ended; closing");
         return this.close();
       }
-      // every packet in first, then one flush and delivery per session (KcpSession.inputOnly)
+      if (!Array.isArray(received)) {
+        this.packetInput(received.packet, received.addr);
+        continue;
+      }
+      // a batch: every packet in first, then one flush and delivery per session (KcpSession.inputOnly)
       const now = this.#clock.now();
-      for (const { packet, addr } of batch) {
+      for (const { packet, addr } of received) {
         const session = this.#route(packet, addr);
         if (session === undefined) continue;
         session.inputOnly(packet, now);

@@ -24,9 +24,10 @@ export interface PacketConnExtensions {
 /** A PacketConn, perhaps with some of the extensions. */
 export type ExtendedPacketConn = PacketConn & Partial<PacketConnExtensions>;
 
-/** The next packets from `conn`: a batch where it can give one, else one packet; null once closed. */
-export async function readPacketBatch(conn: ExtendedPacketConn): Promise<Packet[] | null> {
-  if (conn.readBatch !== undefined) return conn.readBatch();
-  const packet = await conn.readFrom();
-  return packet === null ? null : [packet];
+/**
+ * The next packets from `conn`: a batch (an array) where it can give one, else
+ * one packet, as the conn's own promise (no extra hop per packet); null once closed.
+ */
+export function readPackets(conn: ExtendedPacketConn): Promise<Packet[] | Packet | null> {
+  return conn.readBatch !== undefined ? conn.readBatch() : conn.readFrom();
 }

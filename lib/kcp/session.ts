@@ -33,7 +33,7 @@ import { Arq } from "./arq.ts";
 import { inputError, KcpError } from "./error.ts";
 import { type KcpOptions, MTU_LIMIT, SNOWFLAKE_KCP_OPTIONS } from "./options.ts";
 import { isLogWorthy } from "./log_throttle.ts";
-import { type ExtendedPacketConn, readPacketBatch } from "./packet_conn_extensions.ts";
+import { type ExtendedPacketConn, readPackets } from "./packet_conn_extensions.ts";
 import { readU32 } from "./u32.ts";
 
 /** Default payload bytes a session may hold unacknowledged on the send side, and unread on the receive side. */
@@ -247,30 +247,28 @@ export class KcpSession implements ByteConn {
   async #readLoop(): Promise<void> {
     let source: string | null = null;
     for (;;) {
-      let batch;
+      let received;
       try {
-        batch = await readPacketBatch(this.#conn);
+        received = await readPackets(this.#conn);
       } catch (error) {
         this.#logger?.warn(`kcp: session ${this.conv}: reading the packet connection failed: ${error}`);
-        batch = null;
+        received = null;
       }
       if (this.#isClosed) return;
-      if (batch === null) {
+      if (received === null) {
         this.#logger?.debug(`kcp: session ${this.conv}: packet connection ended; closing`);
         this.close();
         return;
       }
       const now = this.#clock.now();
-      for (const received of batch) {
+      for (const { packet, addr } of Array.isArray(received) ? received : [received]) {
         // kcp-go's client read loop keeps to the first source address (readloop.go)
-        source ??= received.addr;
-        if (received.addr !== source) {
-          this.#noteInputError(
-            new KcpError("foreign-source", `packet from ${received.addr}, expected ${source}`),
-          );
+        source ??= addr;
+        if (addr !== source) {
+          this.#noteInputError(new KcpError("foreign-source", `packet from ${addr}, expected ${source}`));
           continue;
         }
-        this.inputOnly(received.packet, now);
+        this.inputOnly(packet, now);
       }
       this.settleInput(now);
     }
