@@ -8,7 +8,8 @@
  * 100 concurrent sessions of 1 MB each, with num-turbotunnel 1 and 2
  * (aggregate MB/s, errors); the server's RSS per idle session (each with its
  * stream and its connection to tor), with its WebSocket open and with it
- * closed (a proxy that left; the session outlives it). Targets (issue): 100 sessions without
+ * closed (a proxy that left; the session outlives it); RSS and download CPU
+ * again with the server under `--v8-flags=--optimize-for-size`. Targets (issue): 100 sessions without
  * error, aggregate ≥ 50 MB/s, < 100 KB per idle session. Go's server is not
  * packaged in Debian, so its CPU figure comes from PERFORMANCE.md (~5 CPU s per
  * 100 MB), not from this run. The clients share the machine's 2 cores with
@@ -22,6 +23,8 @@ import { type Bench, type BenchRow, median, processCpuSeconds, rssMb } from "./r
 
 const BLOCK = new Uint8Array(64 * 1024).fill(0x5a);
 const GO_SERVER_CPU_S_PER_MB = 0.05; // PERFORMANCE.md: server ~5 CPU s per 100 MB
+/** V8 keeps its heap close to what is live instead of ~1.5× (README, "Running a bridge"). */
+const OPTIMIZE_FOR_SIZE = "--v8-flags=--optimize-for-size";
 
 /**
  * Stand-in ORPort protocol: the client sends `D` or `U` and a u32 length.
@@ -87,8 +90,8 @@ async function openIdleSessions(
   for (let i = 0; i < count; i += 25) {
     const batch = await Promise.all(Array.from({ length: 25 }, () => openTurbotunnelClient(url)));
     await Promise.all(batch.map((client) => download(client, 100)));
-    if (!keepCarriers) { for (const client of batch) client.redial.close(); // no redial: the session stays, carrier-less
-     }
+    // Without redial: the session stays, carrier-less.
+    if (!keepCarriers) { for (const client of batch) client.redial.close(); }
     clients.push(...batch);
   }
   await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -101,8 +104,13 @@ async function openIdleSessions(
  * sessions (code, the V8 young generation, allocator arenas), so the slope is
  * what each further session costs.
  */
-async function idleSessionRss(orPort: number, quick: boolean, keepCarriers: boolean): Promise<BenchRow> {
-  const server = await startServerProcess({ orPort });
+async function idleSessionRss(
+  orPort: number,
+  quick: boolean,
+  keepCarriers: boolean,
+  denoFlags: string[],
+): Promise<BenchRow> {
+  const server = await startServerProcess({ orPort, denoFlags });
   const url = `ws://127.0.0.1:${server.port}/`;
   const sessions = quick ? 50 : 300;
   const clients: TurbotunnelClient[] = [];
@@ -114,7 +122,7 @@ async function idleSessionRss(orPort: number, quick: boolean, keepCarriers: bool
     return {
       case: `server RSS per idle session, ${
         keepCarriers ? "WebSocket open" : "WebSocket closed (carrier-less)"
-      }`,
+      }${denoFlags.length ? `, ${OPTIMIZE_FOR_SIZE}` : ""}`,
       unit: "KB",
       ours: ((second - first) * 1000) / sessions,
       note: `each with a stream to tor; RSS ${first.toFixed(1)} MB at ${sessions} sessions → ${
@@ -131,14 +139,16 @@ export const bench: Bench = async ({ quick }) => {
   const rows: BenchRow[] = [];
   const standIn = startExtOrPortStandIn({ onData: sourceSink });
   try {
-    // One session, download and upload.
-    {
-      const server = await startServerProcess({ orPort: standIn.port });
+    // One session, download and upload; and download with V8 optimizing for size (what it costs in CPU).
+    for (const denoFlags of [[], [OPTIMIZE_FOR_SIZE]]) {
+      const server = await startServerProcess({ orPort: standIn.port, denoFlags });
+      const flagNote = denoFlags.length ? `, server with ${OPTIMIZE_FOR_SIZE}` : "";
       const url = `ws://127.0.0.1:${server.port}/`;
       const size = (quick ? 10 : 50) * 1e6;
       try {
         const client = await openTurbotunnelClient(url);
-        for (const [name, move] of [["download", download], ["upload", upload]] as const) {
+        const cases = [["download", download], ["upload", upload]] as const;
+        for (const [name, move] of denoFlags.length ? cases.slice(0, 1) : cases) {
           const rates: number[] = [];
           const cpu: number[] = [];
           for (let i = 0; i < runs(quick); i++) {
@@ -150,14 +160,14 @@ export const bench: Bench = async ({ quick }) => {
             cpu.push((processCpuSeconds(server.child.pid) - cpuBefore) / (size / 1e6));
           }
           rows.push({
-            case: `one session ${name} over WebSocket, ${size / 1e6} MB`,
+            case: `one session ${name} over WebSocket, ${size / 1e6} MB${flagNote}`,
             unit: "MB/s",
             ours: median(rates),
             best: Math.max(...rates),
             note: `${rates.length} runs; client in the bench process`,
           });
           rows.push({
-            case: `one session ${name}: server CPU`,
+            case: `one session ${name}: server CPU${flagNote}`,
             unit: "CPU s/MB",
             ours: median(cpu),
             best: Math.min(...cpu),
@@ -205,8 +215,9 @@ export const bench: Bench = async ({ quick }) => {
       }
     }
 
-    // RSS per idle session, with and without its WebSocket.
-    for (const carriers of [true, false]) rows.push(await idleSessionRss(standIn.port, quick, carriers));
+    // RSS per idle session, with and without its WebSocket; and with V8 optimizing for size.
+    for (const carriers of [true, false]) rows.push(await idleSessionRss(standIn.port, quick, carriers, []));
+    rows.push(await idleSessionRss(standIn.port, quick, true, [OPTIMIZE_FOR_SIZE]));
   } finally {
     await standIn.close();
   }

@@ -32,6 +32,8 @@ export interface ServerProcessOptions {
   transportOptions?: string;
   /** Replaces or removes (undefined) environment variables. */
   env?: Record<string, string | undefined>;
+  /** Flags for `deno run` itself, e.g. `--v8-flags=--optimize-for-size`. */
+  denoFlags?: string[];
 }
 
 async function collectLines(
@@ -73,7 +75,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     else env[name] = value;
   }
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "server", ...(options.args ?? ["-disable-tls"])],
+    args: ["run", "-A", ...(options.denoFlags ?? []), MAIN, "server", ...(options.args ?? ["-disable-tls"])],
     env,
     clearEnv: true,
     stdin: "piped",
