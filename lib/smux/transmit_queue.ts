@@ -136,7 +136,7 @@ export class TransmitQueue {
   #frame(cmd: number, sid: number, payloadLength: number): Uint8Array {
     const length = FRAME_HEADER_SIZE + payloadLength;
     let frame: Uint8Array;
-    if (length > SLAB_MAX_FRAME_BYTES) {
+    if (length > SLAB_MAX_FRAME_BYTES || length <= ON_HEAP_FRAME_BYTES) {
       frame = new Uint8Array(length);
     } else {
       if (this.#slab.length - this.#slabUsed < length) {
@@ -155,5 +155,10 @@ export class TransmitQueue {
 const EMPTY: Uint8Array = new Uint8Array(0);
 const SLAB_BYTES = 64 * 1024;
 const SLAB_MIN_BYTES = 8 * 1024; // ≥ 2 × SLAB_MAX_FRAME_BYTES, so every small frame fits a fresh slab
+/**
+ * Control frames (SYN, FIN, NOP, UPD: 8–16 bytes) get arrays of their own: V8 keeps arrays this small on its
+ * heap, and an idle session's keepalive NOP then holds no slab.
+ */
+const ON_HEAP_FRAME_BYTES = 64;
 /** Frames up to this size share slabs; bigger ones get their own array (the allocation is amortised). */
 const SLAB_MAX_FRAME_BYTES = 4096;
