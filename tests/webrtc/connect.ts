@@ -12,6 +12,24 @@ import {
   waitForIceGatheringComplete,
 } from "../../lib/webrtc/mod.ts";
 import { opened } from "./transfer.ts";
+import { within } from "./within.ts";
+
+/**
+ * Waits (up to 20 s) for `pc` to report "connected". pion reports the state change from a goroutine of its own,
+ * so under load it can reach us after the data channel's "open".
+ */
+function connected(pc: RTCPeerConnection): Promise<void> {
+  const reached = new Promise<void>((resolve) => {
+    const check = () => {
+      if (pc.connectionState !== "connected") return;
+      pc.removeEventListener("connectionstatechange", check);
+      resolve();
+    };
+    pc.addEventListener("connectionstatechange", check);
+    check();
+  });
+  return within(reached, 20_000, () => `connectionState is still ${pc.connectionState}`);
+}
 
 export interface ConnectedPair {
   offerer: RTCPeerConnection;
@@ -44,7 +62,7 @@ export async function connectPair(
     await waitForIceGatheringComplete(answerer);
     await offerer.setRemoteDescription(answerer.localDescription!);
     const remote = await announced;
-    await Promise.all([opened(local), opened(remote)]);
+    await Promise.all([opened(local), opened(remote), connected(offerer), connected(answerer)]);
     return { offerer, answerer, local, remote, close };
   } catch (error) {
     close();
