@@ -45,6 +45,10 @@ const INITIAL_RMT_WND = 32; // kcp-go starts rmt_wnd at IKCP_WND_RCV
  * only a flood reaches this.
  */
 export const ACK_LIST_LIMIT = 8192;
+/** Spare snd_buf segments an idle machine keeps after {@link Arq.trim} (ours): enough for a small exchange. */
+export const SPARE_SEGMENTS_KEPT = 8;
+/** ACK list slots an idle machine keeps after {@link Arq.trim}; longer arrays are let go. */
+export const ACK_SLOTS_KEPT = 64;
 
 const EMPTY = new Uint8Array(0);
 
@@ -60,6 +64,16 @@ export interface ArqLimits {
   reusePacketBuffer?: boolean;
   /** First sn of both directions; kcp-go always uses 0 (a Go peer needs 0). For wraparound tests. */
   initialSn?: number;
+}
+
+/** Memory an Arq holds beyond its data, grown by traffic and given back by {@link Arq.trim}. */
+export interface ArqFootprint {
+  /** Segment objects pooled for reuse in snd_buf. */
+  spareSegments: number;
+  /** Slots of the ring buffers (snd_buf, snd_queue, rcv_queue). */
+  ringSlots: number;
+  /** Slots of the ACK list arrays. */
+  ackSlots: number;
 }
 
 /** A segment in snd_buf. */
@@ -183,6 +197,44 @@ export class Arq {
   get idle(): boolean {
     return this.#ackCount === 0 && this.#probe === 0 && this.#sendQueue.bytes === 0 &&
       this.#sendBuffer.length === 0 && this.#rmtWnd !== 0;
+  }
+
+  /** What the machine holds for reuse (pooled segments, ring and ACK list slots); for stats and tests. */
+  get footprint(): ArqFootprint {
+    return {
+      spareSegments: this.#spare.length,
+      ringSlots: this.#sendBuffer.capacity + this.#sendQueue.slots + this.#receive.slots,
+      ackSlots: this.#ackSn.length + this.#ackTs.length,
+    };
+  }
+
+  /**
+   * Whether {@link trim} would give memory back: the machine is {@link idle},
+   * everything received has been read, and traffic grew a pool, ring or ACK list.
+   */
+  get canTrim(): boolean {
+    if (!this.idle || this.#receive.heldBytes !== 0) return false;
+    return this.#spare.length > SPARE_SEGMENTS_KEPT || this.#ackSn.length > ACK_SLOTS_KEPT ||
+      this.#sendBuffer.canShrink || this.#sendQueue.canShrink || this.#receive.canShrink;
+  }
+
+  /**
+   * Gives back what traffic grew, once it is over (ours; the adapter calls it
+   * after an idle spell): the segment pool down to {@link SPARE_SEGMENTS_KEPT},
+   * the rings to their initial capacity, long ACK lists dropped. Does nothing
+   * unless {@link canTrim}. Nothing on the wire changes: the next burst grows
+   * them again.
+   */
+  trim(): void {
+    if (!this.canTrim) return;
+    if (this.#spare.length > SPARE_SEGMENTS_KEPT) this.#spare.length = SPARE_SEGMENTS_KEPT;
+    if (this.#ackSn.length > ACK_SLOTS_KEPT) {
+      this.#ackSn = [];
+      this.#ackTs = [];
+    }
+    this.#sendBuffer.shrink();
+    this.#sendQueue.shrink();
+    this.#receive.shrink();
   }
 
   /**

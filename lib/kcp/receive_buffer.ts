@@ -189,6 +189,26 @@ export class ReceiveBuffer {
     return total === 0 ? EMPTY : out;
   }
 
+  /** Ring slots allocated for rcv_queue (memory held whether or not anything is queued). */
+  get slots(): number {
+    return this.#queue.capacity + this.#queueFrgs.capacity + this.#queueSlabs.capacity;
+  }
+
+  /**
+   * Whether {@link shrink} would give memory back: rcv_queue is empty (all read) and its rings grew.
+   * rcv_buf needs nothing: V8 shrinks a Map's table as entries are deleted.
+   */
+  get canShrink(): boolean {
+    return this.#queue.canShrink || this.#queueFrgs.canShrink || this.#queueSlabs.canShrink;
+  }
+
+  /** Shrinks rcv_queue's emptied rings back to their initial capacity (after a burst of input). */
+  shrink(): void {
+    this.#queue.shrink();
+    this.#queueFrgs.shrink();
+    this.#queueSlabs.shrink();
+  }
+
   #enqueue(data: Uint8Array, frg: number, slab: Slab | null): void {
     this.#queue.push(data);
     this.#queueFrgs.push(frg);

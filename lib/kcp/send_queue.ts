@@ -100,6 +100,22 @@ export class SendQueue {
     this.#bytes = 0;
   }
 
+  /** Ring slots allocated (memory held whether or not anything is queued). */
+  get slots(): number {
+    return this.#chunks.capacity + this.#frgs.capacity;
+  }
+
+  /** Whether {@link shrink} would give memory back (the queue is empty and its rings grew). */
+  get canShrink(): boolean {
+    return this.#chunks.canShrink || this.#frgs.canShrink;
+  }
+
+  /** Shrinks the emptied rings back to their initial capacity (after a burst of writes). */
+  shrink(): void {
+    this.#chunks.shrink();
+    this.#frgs.shrink();
+  }
+
   #consume(n: number, chunkLength: number): void {
     this.#bytes -= n;
     this.#offset += n;

@@ -11,7 +11,12 @@
  * - one timer per session replays kcp-go's update loop: flush, then sleep for
  *   what flush returned (≤ interval); it stops while the machine is idle and
  *   restarts on the next input or write;
- * - the clock is read once per wake-up (input, write, timer) and passed down.
+ * - the clock is read once per wake-up (input, write, timer) and passed down;
+ * - once the machine has been idle for `idleTrimMs` (nothing unacked, queued or
+ *   unread), a one-shot timer lets the machine give back what traffic grew
+ *   (segment pool, rings: Arq.trim), so an idle session stays small. It is armed
+ *   only when the update timer stops with something to give back, so bulk
+ *   transfer never pays for it.
  *
  * Bounds (a peer that stops reading or acking cannot grow us without limit):
  * - send: writes are admitted while WaitSnd < min(sndWnd, rmtWnd) (kcp-go) and
@@ -39,6 +44,8 @@ import { readU32 } from "./u32.ts";
 /** Default payload bytes a session may hold unacknowledged on the send side, and unread on the receive side. */
 export const DEFAULT_MAX_SEND_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_RECV_BYTES = 4 * 1024 * 1024;
+/** Default quiet time (ms, no input or write) after which an idle session gives back its grown pools (ours). */
+export const DEFAULT_IDLE_TRIM_MS = 1000;
 
 export interface KcpSessionOptions {
   /** KCP settings; default {@link SNOWFLAKE_KCP_OPTIONS}. */
@@ -47,6 +54,8 @@ export interface KcpSessionOptions {
   maxSendBytes?: number;
   /** Receive-side byte bound (see receive_buffer.ts); default 4 MiB. */
   maxRecvBytes?: number;
+  /** Quiet ms after which an idle session trims its pools and rings (see the module doc); default 1000. */
+  idleTrimMs?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -90,6 +99,7 @@ export class KcpSession implements ByteConn {
   readonly #clock: Clock;
   readonly #logger: Logger | undefined;
   readonly #maxSendBytes: number;
+  readonly #idleTrimMs: number;
   readonly #host: KcpSessionHost | undefined;
   readonly #ownConn: boolean;
   readonly #output: (packet: Uint8Array) => void;
@@ -98,6 +108,9 @@ export class KcpSession implements ByteConn {
   #outputError: unknown = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #nextWake = 0;
+  #trimTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Clock time of the last input or write: the trim waits for idleTrimMs of quiet after it. */
+  #lastActivityAt: number;
   #lastInputAt: number;
   #readers: ((data: Uint8Array | null) => void)[] = [];
   #writers: PendingWrite[] = [];
@@ -120,13 +133,14 @@ export class KcpSession implements ByteConn {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger;
     this.#maxSendBytes = options.maxSendBytes ?? DEFAULT_MAX_SEND_BYTES;
+    this.#idleTrimMs = options.idleTrimMs ?? DEFAULT_IDLE_TRIM_MS;
     this.#arq = new Arq(conv, options.kcp ?? SNOWFLAKE_KCP_OPTIONS, {
       maxRecvBytes: options.maxRecvBytes ?? DEFAULT_MAX_RECV_BYTES,
       reusePacketBuffer: (conn as ExtendedPacketConn).copiesOnWrite === true,
     });
     this.#host = internal.host;
     this.#ownConn = internal.ownConn ?? false;
-    this.#lastInputAt = this.#clock.now();
+    this.#lastInputAt = this.#lastActivityAt = this.#clock.now();
     this.#output = (packet) => {
       if (this.#outputError !== null) return;
       try {
@@ -208,7 +222,7 @@ export class KcpSession implements ByteConn {
    */
   inputOnly(packet: Uint8Array, now: number): void {
     if (this.#isClosed) return;
-    this.#lastInputAt = now;
+    this.#lastInputAt = this.#lastActivityAt = now;
     this.stats.packetsIn++;
     if (packet.length > MTU_LIMIT) packet = packet.subarray(0, MTU_LIMIT);
     const code = this.#arq.input(packet, now);
@@ -237,6 +251,8 @@ export class KcpSession implements ByteConn {
     this.#arq.releaseSend();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#trimTimer !== undefined) clearTimeout(this.#trimTimer);
+    this.#trimTimer = undefined;
     for (const reader of this.#readers.splice(0)) reader(this.#readReady());
     for (const writer of this.#writers.splice(0)) writer.reject(new ConnClosedError("KCP session"));
     this.#host?.onClose(this);
@@ -309,6 +325,7 @@ export class KcpSession implements ByteConn {
       }
     }
     const now = this.#clock.now();
+    this.#lastActivityAt = now;
     this.#flush(now);
     this.#startTimer(now);
   }
@@ -336,9 +353,13 @@ export class KcpSession implements ByteConn {
     return wake;
   }
 
-  /** Arms the update timer unless it is armed, the session closed, or the machine idle. */
+  /** Arms the update timer unless it is armed, the session closed, or the machine idle (then maybe the trim timer). */
   #startTimer(now: number): void {
-    if (this.#timer !== undefined || this.#isClosed || this.#arq.idle) return;
+    if (this.#timer !== undefined || this.#isClosed) return;
+    if (this.#arq.idle) {
+      this.#startTrimTimer(now);
+      return;
+    }
     // after an idle spell, wait one interval as kcp-go's ever-running update loop would at most
     const delay = this.#nextWake > now ? this.#nextWake - now : this.#arq.options.interval;
     this.#timer = setTimeout(this.#onTimer, delay);
@@ -352,6 +373,22 @@ export class KcpSession implements ByteConn {
     this.#nextWake = this.#flush(now);
     if (this.#writers.length > 0) this.#wakeWriters();
     this.#startTimer(now);
+  };
+
+  /** Arms the one-shot trim timer if the machine has grown something to give back. */
+  #startTrimTimer(now: number): void {
+    if (this.#trimTimer !== undefined || !this.#arq.canTrim) return;
+    const quietUntil = this.#lastActivityAt + this.#idleTrimMs;
+    this.#trimTimer = setTimeout(this.#onTrimTimer, quietUntil > now ? quietUntil - now : 0);
+  }
+
+  /** Trims after idleTrimMs of quiet; waits longer if input or writes came since; gives up if traffic is on. */
+  #onTrimTimer = (): void => {
+    this.#trimTimer = undefined;
+    if (this.#isClosed || this.#timer !== undefined) return; // busy: the next idle spell re-arms it
+    const now = this.#clock.now();
+    if (now - this.#lastActivityAt < this.#idleTrimMs) this.#startTrimTimer(now);
+    else this.#arq.trim();
   };
 
   #noteInputError(error: KcpError): void {
