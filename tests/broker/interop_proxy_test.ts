@@ -9,32 +9,15 @@
  * `--allow-unknown-nat-matching` so the unknown client can have it.
  */
 import assert from "node:assert/strict";
+import { createNetns, deleteNetns } from "../util/netns.ts";
 import { startBroker } from "./broker_process.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const RELAY_PORT = 9901;
 
-async function run(cmd: string, args: string[]): Promise<void> {
-  const output = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
-  if (output.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`);
-  }
-}
-
-async function createNetns(name: string): Promise<void> {
-  await run("ip", ["netns", "add", name]);
-  const inside = (...args: string[]) => run("ip", ["netns", "exec", name, "ip", ...args]);
-  await inside("link", "set", "lo", "up");
-  await inside("link", "add", "sfb0", "type", "veth", "peer", "name", "sfb1");
-  await inside("addr", "add", "192.0.2.1/24", "dev", "sfb0");
-  await inside("addr", "add", "192.0.2.2/24", "dev", "sfb1");
-  await inside("link", "set", "sfb0", "up");
-  await inside("link", "set", "sfb1", "up");
-}
-
 Deno.test("interop: Debian snowflake-proxy 2.5.1 ⇄ our broker ⇄ a WebRTC client, in a network namespace", async () => {
   const netns = `sfbroker-${Deno.pid}`;
-  await createNetns(netns);
+  await createNetns(netns, "sfb");
   const dir = await Deno.makeTempDir();
   let proxy: Deno.ChildProcess | undefined;
   let proxyLog = "";
@@ -130,7 +113,7 @@ Deno.test("interop: Debian snowflake-proxy 2.5.1 ⇄ our broker ⇄ a WebRTC cli
       await proxy.stderr.cancel().catch(() => {});
     }
     if (broker) await broker.stop();
-    await run("ip", ["netns", "delete", netns]);
+    await deleteNetns(netns);
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -11,6 +11,7 @@
  */
 
 import assert from "node:assert/strict";
+import { createNetns, deleteNetns } from "../util/netns.ts";
 import { type BrokerProcess, startBroker } from "../broker/broker_process.ts";
 import { randomBytes, sha256Hex } from "../server/harness.ts";
 
@@ -24,24 +25,6 @@ const OR_PORT = 9903;
 const STUN = "stun:192.0.2.1:3478";
 /** The whole test, from the first process started to the last byte checked. */
 const BUDGET_MS = 90_000;
-
-async function run(cmd: string, args: string[]): Promise<void> {
-  const output = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
-  if (output.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`);
-  }
-}
-
-async function createNetns(name: string): Promise<void> {
-  await run("ip", ["netns", "add", name]);
-  const inside = (...args: string[]) => run("ip", ["netns", "exec", name, "ip", ...args]);
-  await inside("link", "set", "lo", "up");
-  await inside("link", "add", "sfc0", "type", "veth", "peer", "name", "sfc1");
-  await inside("addr", "add", "192.0.2.1/24", "dev", "sfc0");
-  await inside("addr", "add", "192.0.2.2/24", "dev", "sfc1");
-  await inside("link", "set", "sfc0", "up");
-  await inside("link", "set", "sfc1", "up");
-}
 
 /** A subprocess in the namespace whose stdout and stderr are kept as text. */
 interface Proc {
@@ -118,7 +101,7 @@ function spawnIn(netns: string, cmd: string, args: string[], env: Record<string,
 Deno.test("e2e: Go snowflake-client → Go snowflake-proxy → our broker → our server → ORPort, 5 MB each way", async () => {
   const deadline = Date.now() + BUDGET_MS;
   const netns = `sfchain-${Deno.pid}`;
-  await createNetns(netns);
+  await createNetns(netns, "sfc");
   const dir = await Deno.makeTempDir();
   const procs: Proc[] = [];
   let broker: BrokerProcess | undefined;
@@ -229,7 +212,7 @@ Deno.test("e2e: Go snowflake-client → Go snowflake-proxy → our broker → ou
   } finally {
     for (const proc of procs.reverse()) await proc.stop();
     if (broker) await broker.stop();
-    await run("ip", ["netns", "delete", netns]);
+    await deleteNetns(netns);
     await Deno.remove(dir, { recursive: true });
   }
 });
