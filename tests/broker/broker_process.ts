@@ -101,3 +101,42 @@ export async function runBroker(args: string[]): Promise<{ code: number; stderr:
   }).output();
   return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
 }
+
+/** The bridge fingerprint that the namespace tests' bridge lists and clients use. */
+export const TEST_BRIDGE_FINGERPRINT = "2B280B23E1107BB62ABFC40DDCC8824814F80A72";
+
+/**
+ * A broker for a local deployment inside network namespace `netns` (tests/util/netns.ts), on 192.0.2.1: a bridge
+ * list in `dir` mapping {@link TEST_BRIDGE_FINGERPRINT} to `relayUrl`, relays allowed on 192.0.2.1, unknown-NAT
+ * matching (Go proxies cannot probe their NAT type there), and a client timeout long enough for a Go proxy's ICE
+ * gathering (pion's 5 s STUN timeout) before it answers.
+ */
+export async function startNetnsBroker(
+  netns: string,
+  dir: string,
+  relayUrl: string,
+  extraArgs: string[] = [],
+): Promise<BrokerProcess> {
+  await Deno.writeTextFile(
+    `${dir}/bridges.json`,
+    JSON.stringify({
+      displayName: "test",
+      webSocketAddress: relayUrl,
+      fingerprint: TEST_BRIDGE_FINGERPRINT,
+    }) + "\n",
+  );
+  return await startBroker([
+    "--disable-tls",
+    "--addr",
+    "192.0.2.1:0",
+    "--disable-geoip",
+    "--bridge-list-path",
+    `${dir}/bridges.json`,
+    "--allowed-relay-pattern",
+    "192.0.2.1$",
+    "--allow-unknown-nat-matching",
+    "--client-timeout",
+    "20s",
+    ...extraArgs,
+  ], { netns });
+}

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { createNetns, deleteNetns } from "../util/netns.ts";
-import { startBroker } from "./broker_process.ts";
+import { startNetnsBroker } from "./broker_process.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const RELAY_PORT = 9901;
@@ -24,25 +24,7 @@ Deno.test("interop: Debian snowflake-proxy 2.5.1 ⇄ our broker ⇄ a WebRTC cli
   let broker;
   try {
     // The relay is the client fixture's WebSocket echo server (the namespace is ours: any fixed port is free).
-    await Deno.writeTextFile(
-      `${dir}/bridges.json`,
-      `{"displayName":"test","webSocketAddress":"ws://192.0.2.1:${RELAY_PORT}/","fingerprint":"2B280B23E1107BB62ABFC40DDCC8824814F80A72"}\n`,
-    );
-    broker = await startBroker([
-      "--disable-tls",
-      "--addr",
-      "192.0.2.1:0",
-      "--disable-geoip",
-      "--bridge-list-path",
-      `${dir}/bridges.json`,
-      "--allowed-relay-pattern",
-      "192.0.2.1$",
-      "--allow-unknown-nat-matching",
-      // The proxy waits for ICE gathering (up to pion's 5 s STUN timeout) before it answers.
-      "--client-timeout",
-      "20s",
-      "--unsafe-logging",
-    ], { netns });
+    broker = await startNetnsBroker(netns, dir, `ws://192.0.2.1:${RELAY_PORT}/`, ["--unsafe-logging"]);
     const brokerUrl = `http://192.0.2.1:${broker.port}/`;
     proxy = new Deno.Command("ip", {
       args: [

@@ -12,11 +12,10 @@
 
 import assert from "node:assert/strict";
 import { createNetns, deleteNetns } from "../util/netns.ts";
-import { type BrokerProcess, startBroker } from "../broker/broker_process.ts";
+import { type BrokerProcess, startNetnsBroker, TEST_BRIDGE_FINGERPRINT } from "../broker/broker_process.ts";
 import { randomBytes, sha256Hex } from "../server/harness.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
-const FINGERPRINT = "2B280B23E1107BB62ABFC40DDCC8824814F80A72";
 const SIZE = 5 * 1024 * 1024;
 // The namespace is ours: fixed ports are free.
 const SERVER_PORT = 9902;
@@ -115,11 +114,6 @@ Deno.test("e2e: Go snowflake-client → Go snowflake-proxy → our broker → ou
     const down = randomBytes(SIZE);
     await Deno.writeFile(`${dir}/up.bin`, up);
     await Deno.writeFile(`${dir}/down.bin`, down);
-    await Deno.writeTextFile(
-      `${dir}/bridges.json`,
-      `{"displayName":"test","webSocketAddress":"ws://192.0.2.1:${SERVER_PORT}/","fingerprint":"${FINGERPRINT}"}\n`,
-    );
-
     const server = spawnIn(netns, Deno.execPath(), [
       "run",
       "-A",
@@ -132,20 +126,7 @@ Deno.test("e2e: Go snowflake-client → Go snowflake-proxy → our broker → ou
       `127.0.0.1:${OR_PORT}`,
     ]);
     procs.push(server);
-    broker = await startBroker([
-      "--disable-tls",
-      "--addr",
-      "192.0.2.1:0",
-      "--disable-geoip",
-      "--bridge-list-path",
-      `${dir}/bridges.json`,
-      "--allowed-relay-pattern",
-      "192.0.2.1$",
-      "--allow-unknown-nat-matching",
-      // The proxy gathers ICE candidates (pion's STUN timeout) before it answers.
-      "--client-timeout",
-      "20s",
-    ], { netns });
+    broker = await startNetnsBroker(netns, dir, `ws://192.0.2.1:${SERVER_PORT}/`);
     const brokerUrl = `http://192.0.2.1:${broker.port}/`;
     await server.waitFor(/listening on port \d+/, deadline);
 
@@ -180,7 +161,7 @@ Deno.test("e2e: Go snowflake-client → Go snowflake-proxy → our broker → ou
     assert.ok(cmethod, client.out());
 
     // The bridge line's arguments, as tor passes them in the SOCKS credentials.
-    const ptArgs = `url=${brokerUrl};fingerprint=${FINGERPRINT};ice=${STUN}`;
+    const ptArgs = `url=${brokerUrl};fingerprint=${TEST_BRIDGE_FINGERPRINT};ice=${STUN}`;
     const ends = spawnIn(netns, Deno.execPath(), [
       "run",
       "-A",
