@@ -71,13 +71,20 @@ export interface FlagOptions {
 /** A spec whose default is given, so its value is never undefined. */
 export type FlagWithDefault<K extends FlagType> = FlagSpec<K> & { default: FlagValueTypes[K] };
 
-function builder<K extends FlagType>(type: K) {
-  return (defaultValue: FlagValueTypes[K], help: string, options: FlagOptions = {}): FlagWithDefault<K> =>
+/** Builds one kind of spec: `(default, help, options?) => spec`. */
+export type FlagBuilder<K extends FlagType> = (
+  defaultValue: FlagValueTypes[K],
+  help: string,
+  options?: FlagOptions,
+) => FlagWithDefault<K>;
+
+function builder<K extends FlagType>(type: K): FlagBuilder<K> {
+  return (defaultValue, help, options = {}) =>
     ({ type, default: defaultValue, help, ...options }) as FlagWithDefault<K>;
 }
 
 /** Typed spec builders, in the argument order of Go's `flag.String(name, default, usage)`. */
-export const flag = {
+export const flag: { [K in FlagType]: FlagBuilder<K> } = {
   string: builder("string"),
   bool: builder("bool"),
   int: builder("int"),
