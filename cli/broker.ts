@@ -18,78 +18,62 @@ import {
 import { BrokerMetrics, MAX_TRACKED_ADDRESSES } from "../lib/broker/metrics.ts";
 import { MetricsLog } from "../lib/broker/metrics_log.ts";
 import { Rendezvous } from "../lib/broker/rendezvous.ts";
-import { type FlagSpecs, parseCommandLine } from "../lib/util/flags.ts";
+import { errorMessage } from "../lib/util/errors.ts";
+import { flag, parseCommandLine } from "../lib/util/flags.ts";
 import { Logger, stderrSink } from "../lib/util/log.ts";
 
-const FLAGS: FlagSpecs = {
-  "acme-email": {
-    type: "string",
-    default: "",
-    help: "optional contact email for Let's Encrypt notifications",
-  },
-  "acme-hostnames": { type: "string", default: "", help: "comma-separated hostnames for TLS certificate" },
-  "acme-cert-cache": {
-    type: "string",
-    default: "acme-cert-cache",
-    help: "directory in which certificates should be cached",
-  },
-  cert: { type: "string", default: "", help: "TLS certificate file" },
-  key: { type: "string", default: "", help: "TLS private key file" },
-  addr: { type: "string", default: ":443", help: "address to listen on" },
-  "disable-tls": { type: "bool", default: false, help: "don't use HTTPS" },
-  geoipdb: {
-    type: "string",
-    default: "/usr/share/tor/geoip",
-    help: "path to correctly formatted geoip database mapping IPv4 address ranges to country codes",
-  },
-  geoip6db: {
-    type: "string",
-    default: "/usr/share/tor/geoip6",
-    help: "path to correctly formatted geoip database mapping IPv6 address ranges to country codes",
-  },
-  "disable-geoip": { type: "bool", default: false, help: "don't use geoip for stats collection" },
-  "bridge-list-path": { type: "string", default: "", help: "file path for bridgeListFile" },
-  "allowed-relay-pattern": { type: "string", default: "", help: "allowed pattern for relay host name" },
-  "default-relay-pattern": { type: "string", default: "", help: "presumed pattern for legacy client" },
-  "metrics-log": { type: "string", default: "", help: "path to metrics logging output" },
-  "ip-count-log": { type: "string", default: "", help: "path to ip count logging output" },
-  "ip-count-mask": { type: "string", default: "", help: "masking key for ip count logging" },
-  "ip-count-interval": { type: "duration", default: 3_600_000, help: "time interval between each chunk" },
-  "unsafe-logging": { type: "bool", default: false, help: "prevent logs from being scrubbed" },
+const FLAGS = {
+  "acme-email": flag.string("", "optional contact email for Let's Encrypt notifications"),
+  "acme-hostnames": flag.string("", "comma-separated hostnames for TLS certificate"),
+  "acme-cert-cache": flag.string("acme-cert-cache", "directory in which certificates should be cached"),
+  cert: flag.string("", "TLS certificate file"),
+  key: flag.string("", "TLS private key file"),
+  addr: flag.string(":443", "address to listen on"),
+  "disable-tls": flag.bool(false, "don't use HTTPS"),
+  geoipdb: flag.string(
+    "/usr/share/tor/geoip",
+    "path to correctly formatted geoip database mapping IPv4 address ranges to country codes",
+  ),
+  geoip6db: flag.string(
+    "/usr/share/tor/geoip6",
+    "path to correctly formatted geoip database mapping IPv6 address ranges to country codes",
+  ),
+  "disable-geoip": flag.bool(false, "don't use geoip for stats collection"),
+  "bridge-list-path": flag.string("", "file path for bridgeListFile"),
+  "allowed-relay-pattern": flag.string("", "allowed pattern for relay host name"),
+  "default-relay-pattern": flag.string("", "presumed pattern for legacy client"),
+  "metrics-log": flag.string("", "path to metrics logging output"),
+  "ip-count-log": flag.string("", "path to ip count logging output"),
+  "ip-count-mask": flag.string("", "masking key for ip count logging"),
+  "ip-count-interval": flag.duration(3_600_000, "time interval between each chunk"),
+  "unsafe-logging": flag.bool(false, "prevent logs from being scrubbed"),
   // Ours.
-  "proxy-timeout": {
-    type: "duration",
-    default: PROXY_TIMEOUT_MS,
-    help: "how long a proxy's poll is held waiting for a client (reference: 10s)",
-  },
-  "client-timeout": {
-    type: "duration",
-    default: CLIENT_TIMEOUT_MS,
-    help: "how long a client waits for its proxy's answer (reference: 10s)",
-  },
-  "max-waiting-proxies": {
-    type: "int",
-    default: MAX_WAITING_PROXIES,
-    help: "most proxy polls held at once; more get 503 with Retry-After",
-  },
-  "max-waiting-clients": {
-    type: "int",
-    default: MAX_WAITING_CLIENTS,
-    help: "most clients waiting for an answer at once; more get 503 with Retry-After",
-  },
-  "max-tracked-addresses": {
-    type: "int",
-    default: MAX_TRACKED_ADDRESSES,
-    help: "most distinct proxy addresses remembered per metrics period",
-  },
-  "allow-unknown-nat-matching": {
-    type: "bool",
-    default: false,
-    help:
-      "let clients of unknown NAT type be matched with proxies of unknown NAT type when no unrestricted " +
+  "proxy-timeout": flag.duration(
+    PROXY_TIMEOUT_MS,
+    "how long a proxy's poll is held waiting for a client (reference: 10s)",
+  ),
+  "client-timeout": flag.duration(
+    CLIENT_TIMEOUT_MS,
+    "how long a client waits for its proxy's answer (reference: 10s)",
+  ),
+  "max-waiting-proxies": flag.int(
+    MAX_WAITING_PROXIES,
+    "most proxy polls held at once; more get 503 with Retry-After",
+  ),
+  "max-waiting-clients": flag.int(
+    MAX_WAITING_CLIENTS,
+    "most clients waiting for an answer at once; more get 503 with Retry-After",
+  ),
+  "max-tracked-addresses": flag.int(
+    MAX_TRACKED_ADDRESSES,
+    "most distinct proxy addresses remembered per metrics period",
+  ),
+  "allow-unknown-nat-matching": flag.bool(
+    false,
+    "let clients of unknown NAT type be matched with proxies of unknown NAT type when no unrestricted " +
       "proxy waits (the reference never matches them; use where NAT probing cannot work, e.g. a private network)",
-  },
-  verbose: { type: "bool", default: false, help: "log every refused request (debug)" },
+  ),
+  verbose: flag.bool(false, "log every refused request (debug)"),
 };
 
 const SUMMARY = "Snowflake broker: matches clients' WebRTC offers with volunteer proxies.";
@@ -99,8 +83,8 @@ export async function main(args: string[]): Promise<number> {
   if (typeof flags === "number") return flags;
   const v = flags.values;
   const logger = new Logger(stderrSink, {
-    unsafeLogging: v["unsafe-logging"] as boolean,
-    verbose: v.verbose as boolean,
+    unsafeLogging: v["unsafe-logging"],
+    verbose: v.verbose,
   });
   const fatal = (message: string) => {
     logger.error(message);
@@ -120,11 +104,11 @@ export async function main(args: string[]): Promise<number> {
     }
     try {
       tls = {
-        cert: await Deno.readTextFile(v.cert as string),
-        key: await Deno.readTextFile(v.key as string),
+        cert: await Deno.readTextFile(v.cert),
+        key: await Deno.readTextFile(v.key),
       };
     } catch (error) {
-      return fatal(`cannot read TLS certificate or key: ${(error as Error).message}`);
+      return fatal(`cannot read TLS certificate or key: ${errorMessage(error)}`);
     }
   } else if (!v["disable-tls"]) {
     return fatal("the --acme-hostnames, --cert and --key, or --disable-tls option is required");
@@ -132,9 +116,9 @@ export async function main(args: string[]): Promise<number> {
 
   let address;
   try {
-    address = parseListenAddress(v.addr as string);
+    address = parseListenAddress(v.addr);
   } catch (error) {
-    return fatal(`--addr: ${(error as Error).message}`);
+    return fatal(`--addr: ${errorMessage(error)}`);
   }
 
   let bridges = new BridgeList();
@@ -142,27 +126,27 @@ export async function main(args: string[]): Promise<number> {
   let defaultRelayPattern = "";
   if (v["bridge-list-path"]) {
     try {
-      bridges = BridgeList.parse(await Deno.readTextFile(v["bridge-list-path"] as string));
+      bridges = BridgeList.parse(await Deno.readTextFile(v["bridge-list-path"]));
     } catch (error) {
-      return fatal(`--bridge-list-path: ${(error as Error).message}`);
+      return fatal(`--bridge-list-path: ${errorMessage(error)}`);
     }
     // As in Go, the relay patterns are installed together with a bridge list.
-    allowedRelayPattern = v["allowed-relay-pattern"] as string;
-    defaultRelayPattern = v["default-relay-pattern"] as string;
+    allowedRelayPattern = v["allowed-relay-pattern"];
+    defaultRelayPattern = v["default-relay-pattern"];
   } else if (flags.seen.has("allowed-relay-pattern") || flags.seen.has("default-relay-pattern")) {
     logger.warn(
       "--allowed-relay-pattern and --default-relay-pattern take effect only with --bridge-list-path",
     );
   }
 
-  const metrics = new BrokerMetrics({ maxTrackedAddresses: v["max-tracked-addresses"] as number });
+  const metrics = new BrokerMetrics({ maxTrackedAddresses: v["max-tracked-addresses"] });
   const loadGeoip = async (fatalOnError: boolean): Promise<number | undefined> => {
     try {
       logger.info("Loading geoip databases");
-      metrics.geoip = await GeoipTable.load(v.geoipdb as string, v.geoip6db as string);
+      metrics.geoip = await GeoipTable.load(v.geoipdb, v.geoip6db);
     } catch (error) {
-      if (fatalOnError) return fatal((error as Error).message);
-      logger.warn(`${(error as Error).message}: country statistics are off`);
+      if (fatalOnError) return fatal(errorMessage(error));
+      logger.warn(`${errorMessage(error)}: country statistics are off`);
     }
     return undefined;
   };
@@ -173,13 +157,13 @@ export async function main(args: string[]): Promise<number> {
   }
 
   let writeMetrics: (text: string) => void;
-  const metricsLogPath = v["metrics-log"] as string;
+  const metricsLogPath = v["metrics-log"];
   if (metricsLogPath) {
     let file: Deno.FsFile;
     try {
       file = await Deno.open(metricsLogPath, { append: true, create: true, write: true });
     } catch (error) {
-      return fatal(`--metrics-log: ${(error as Error).message}`);
+      return fatal(`--metrics-log: ${errorMessage(error)}`);
     }
     writeMetrics = (text) => file.writeSync(new TextEncoder().encode(text));
   } else {
@@ -192,11 +176,11 @@ export async function main(args: string[]): Promise<number> {
   }
 
   const rendezvous = new Rendezvous({
-    proxyTimeoutMs: v["proxy-timeout"] as number,
-    clientTimeoutMs: v["client-timeout"] as number,
-    maxWaitingProxies: v["max-waiting-proxies"] as number,
-    maxWaitingClients: v["max-waiting-clients"] as number,
-    allowUnknownNatMatching: v["allow-unknown-nat-matching"] as boolean,
+    proxyTimeoutMs: v["proxy-timeout"],
+    clientTimeoutMs: v["client-timeout"],
+    maxWaitingProxies: v["max-waiting-proxies"],
+    maxWaitingClients: v["max-waiting-clients"],
+    allowUnknownNatMatching: v["allow-unknown-nat-matching"],
   });
   const handler = brokerHandler({
     rendezvous,
@@ -234,7 +218,7 @@ export async function main(args: string[]): Promise<number> {
     }, handler);
   } catch (error) {
     metricsLog.stop();
-    return fatal(`cannot listen on ${v.addr}: ${(error as Error).message}`);
+    return fatal(`cannot listen on ${v.addr}: ${errorMessage(error)}`);
   }
   shutdown.signal.addEventListener("abort", () => rendezvous.close());
   await server.finished;
