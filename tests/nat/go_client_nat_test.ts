@@ -38,8 +38,10 @@ async function goClientNatType(options: StunServerOptions): Promise<string> {
       if (done) throw new Error(`snowflake-client exited: ${out}`);
       out += decoder.decode(value);
     }
-    reader.releaseLock();
-    child.stdout.cancel();
+    // Keep reading: a closed stdout would kill the Go client with SIGPIPE at its next PT message.
+    (async () => {
+      while (!(await reader.read()).done) { /* discard */ }
+    })().catch(() => {});
     const port = Number(/^CMETHOD snowflake socks5 127\.0\.0\.1:(\d+)$/m.exec(out)![1]);
     socks = await Deno.connect({ hostname: "127.0.0.1", port });
     const socksReader = new ConnReader(socks);
@@ -59,7 +61,11 @@ async function goClientNatType(options: StunServerOptions): Promise<string> {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`no NAT type in the Go client's log:\n${await Deno.readTextFile(`${dir}/client.log`)}`);
+    throw new Error(
+      `no NAT type (${stun.requests} STUN requests) in the Go client log:\n${await Deno.readTextFile(
+        `${dir}/client.log`,
+      )}`,
+    );
   } finally {
     socks?.close();
     await child.stdin.close();
