@@ -3,8 +3,9 @@
  * (§3.4), then either
  * - Turbo Tunnel: decode encapsulated packets into the backend, and at the
  *   same time send the client's outgoing packets (several per message, each
- *   encapsulated); any of the client's WebSockets that is free takes the next
- *   packets, so several proxies can serve one client at once; or
+ *   encapsulated, at most 16 KiB a message: downstream_batch.ts); any of the
+ *   client's WebSockets that is free takes the next packets, so several
+ *   proxies can serve one client at once; or
  * - legacy (no token; the seed's dual-mode bridge): the WebSocket is tor's
  *   byte stream, relayed to a connection of its own, the 8 bytes read first.
  *
@@ -14,12 +15,10 @@
  */
 
 import { EncapsulationDecoder } from "../encapsulation/decoder.ts";
-import { encodeData } from "../encapsulation/codec.ts";
 import { EncapsulationError } from "../encapsulation/error.ts";
 import { ClientId } from "../turbotunnel/client_id.ts";
 import type { DuplexConn } from "../pt/or_conn.ts";
 import type { WebSocketConn } from "../websocket/websocket_conn.ts";
-import { concat } from "../util/bytes.ts";
 import type { Clock } from "../util/clock.ts";
 import type { TurbotunnelBackend } from "./backend.ts";
 import type { CarrierCounters, TunnelCounters } from "./counters.ts";
@@ -27,6 +26,7 @@ import type { DeadlineSweeper } from "./deadline_sweeper.ts";
 import type { LogLimiter } from "./log_limiter.ts";
 import { type Preamble, PreambleReader } from "./preamble.ts";
 import { relayToTor } from "./tor_relay.ts";
+import { takeBatch } from "./downstream_batch.ts";
 
 /** Longest encapsulated packet accepted: kcp-go's mtuLimit and Go's read buffer (§3.8); KCP's are ≤ 1400. */
 export const CARRIER_MAX_PACKET_SIZE = 1500;
@@ -34,8 +34,6 @@ export const CARRIER_MAX_PACKET_SIZE = 1500;
 export const PREAMBLE_TIMEOUT_MS = 30_000;
 /** A Turbo Tunnel WebSocket that brings no bytes for this long is closed (client keepalives come every 10 s). */
 export const CARRIER_IDLE_TIMEOUT_MS = 60_000;
-/** Bytes of outgoing packets sent as one WebSocket message at most. */
-export const CARRIER_MAX_BATCH_BYTES = 64 * 1024;
 
 export interface CarrierDeps {
   backend: TurbotunnelBackend;
@@ -150,7 +148,7 @@ async function turbotunnelMode(
   const writer = (async () => {
     try {
       // Each message in a call of its own, so that no frame that waits on an idle client's queue
-      // still holds the last message (up to 64 KiB).
+      // still holds the last message (up to 16 KiB).
       while (await sendBatch(conn, backend, id, stopWriter.signal));
     } catch {
       // the WebSocket failed or closed: the reader sees the end too
@@ -167,8 +165,8 @@ async function turbotunnelMode(
 }
 
 /**
- * Waits for the client's next packet and sends it with those queued behind it,
- * encapsulated, as one message (stopping once CARRIER_MAX_BATCH_BYTES are in).
+ * Waits for the client's next packet and sends it with those queued behind it
+ * as one message of at most CARRIER_MAX_MESSAGE_BYTES (downstream_batch.ts).
  * False when the client expired or `signal` aborted (this WebSocket's reader ended).
  */
 async function sendBatch(
@@ -180,14 +178,7 @@ async function sendBatch(
   const queue = backend.outgoingQueue(id); // refreshes the client's LastSeen, as Go does per packet
   const first = await queue.shift(signal);
   if (first === null) return false;
-  const parts = [encodeData(first)];
-  let bytes = parts[0].length;
-  for (let next = queue.tryShift(); next !== undefined; next = queue.tryShift()) {
-    parts.push(encodeData(next));
-    bytes += parts[parts.length - 1].length;
-    if (bytes >= CARRIER_MAX_BATCH_BYTES) break;
-  }
-  await conn.write(parts.length === 1 ? parts[0] : concat(parts));
+  await conn.write(takeBatch(first, queue));
   return true;
 }
 

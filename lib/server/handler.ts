@@ -10,6 +10,7 @@
 import { type WebSocketConn, webSocketConn, type WebSocketConnOptions } from "../websocket/websocket_conn.ts";
 import { type CarrierDeps, serveCarrier } from "./carrier.ts";
 import { clientAddr } from "./client_addr.ts";
+import { CARRIER_MAX_MESSAGE_BYTES } from "./downstream_batch.ts";
 
 export interface HandlerDeps extends CarrierDeps {
   /** Most WebSocket connections open at once; more get 503. */
@@ -58,7 +59,7 @@ export function serverHandler(deps: HandlerDeps): (request: Request) => Response
     }
     const { socket, response } = Deno.upgradeWebSocket(request);
     const userAddr = clientAddr(new URL(request.url).searchParams.get("client_ip"));
-    const conn = webSocketConn(socket, deps.websocket);
+    const conn = webSocketConn(socket, { maxMessageBytes: CARRIER_MAX_MESSAGE_BYTES, ...deps.websocket });
     deps.track?.(conn, serveCarrier(conn, userAddr, deps));
     return response;
   };

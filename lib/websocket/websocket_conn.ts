@@ -2,7 +2,9 @@
  * A Deno/Web `WebSocket` as a {@link ByteConn}: the byte stream that Snowflake's
  * carriers are (SNOWFLAKE-PROTOCOL.md §1.4). Message boundaries carry no meaning:
  * binary and text payloads are concatenated into one stream, and each `write`
- * is sent as one binary message.
+ * is sent as one binary message (or, with `maxMessageBytes`, as several of at
+ * most that size: the server keeps every message small enough for a browser
+ * proxy to forward as one data-channel message).
  *
  * Back-pressure: the WebSocket API has no "drained" event, so `write` sends
  * and then polls `bufferedAmount` until it is back under `highWaterBytes`. A
@@ -27,6 +29,8 @@ export interface WebSocketConnOptions {
   writeStallMs?: number;
   /** Received-but-unread bytes above which the connection is closed. Default 1 MiB. */
   maxReadBufferBytes?: number;
+  /** Largest message `write` sends; longer writes are split. Default: no limit. */
+  maxMessageBytes?: number;
 }
 
 export const WEBSOCKET_HIGH_WATER_BYTES = 256 * 1024;
@@ -55,6 +59,7 @@ export function webSocketConn(ws: WebSocket, options: WebSocketConnOptions = {})
   const pollMs = options.pollIntervalMs ?? WEBSOCKET_POLL_INTERVAL_MS;
   const stallMs = options.writeStallMs ?? WEBSOCKET_WRITE_STALL_MS;
   const maxRead = options.maxReadBufferBytes ?? WEBSOCKET_MAX_READ_BUFFER_BYTES;
+  const maxMessage = options.maxMessageBytes ?? Infinity;
   const encoder = new TextEncoder();
 
   let chunks: Uint8Array[] = [];
@@ -138,7 +143,8 @@ export function webSocketConn(ws: WebSocket, options: WebSocketConnOptions = {})
     async write(data) {
       if (ws.readyState === WebSocket.CONNECTING) await opened;
       if (ended || ws.readyState !== WebSocket.OPEN) throw new ConnClosedError("WebSocket");
-      ws.send(data);
+      if (data.length <= maxMessage) ws.send(data);
+      else for (let at = 0; at < data.length; at += maxMessage) ws.send(data.subarray(at, at + maxMessage));
       bytesWritten += data.length;
       if (ws.bufferedAmount <= highWater) return;
       const started = performance.now();
