@@ -82,7 +82,9 @@ function metrics(s: ProxyStats): Metric[] {
       name: "client_closes_total",
       type: "counter",
       help: "Client sessions ended, by reason.",
-      samples: Object.entries(s.closes).map(([reason, n]) => [`{reason="${reason.replaceAll(" ", "_")}"}`, n]),
+      samples: Object.entries(s.closes).map((
+        [reason, n],
+      ) => [`{reason="${reason.replaceAll(" ", "_")}"}`, n]),
     },
   ];
 }
@@ -102,7 +104,9 @@ export function formatProxyPrometheus(stats: ProxyStats): string {
 export function proxyMetricsHandler(stats: () => ProxyStats): (request: Request) => Response {
   return (request) => {
     const path = new URL(request.url).pathname;
-    if (path !== "/internal/metrics" && path !== "/metrics") return new Response("not found\n", { status: 404 });
+    if (path !== "/internal/metrics" && path !== "/metrics") {
+      return new Response("not found\n", { status: 404 });
+    }
     return new Response(formatProxyPrometheus(stats()), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
     });

@@ -168,7 +168,8 @@ export function startProxy(config: ProxyConfig = {}): ProxyHandle {
     portRange: config.ephemeralPortRange,
     mdns: "disabled",
     iceGatheringTimeoutMs: ICE_GATHERING_TIMEOUT_MS,
-    logger: logger.child("webrtc: "),
+    // pion's warnings (STUN timeouts, stray packets) are noise to an operator: only with -verbose.
+    logger: logger.verbose ? logger : undefined,
   };
   const createPeerConnection: PeerConnectionFactory = config.createPeerConnection ??
     ((c) => new RTCPeerConnection(c));

@@ -12,7 +12,7 @@
  */
 
 import { isNonPublicIp, parseIp } from "../net/addr.ts";
-import { NameMatcher } from "../messages/name_matcher.ts";
+import type { NameMatcher } from "../messages/name_matcher.ts";
 
 /** A relay URL the proxy will not dial; `message` says which rule. */
 export class RelayUrlError extends Error {

@@ -101,7 +101,12 @@ Deno.test("isLocalIp/isLoopbackIp/isLinkLocalIp/isNonPublicIp: the proxy's addre
   for (const [text, want] of rows) {
     const ip = parseIp(text)!;
     assert.deepEqual(
-      { local: isLocalIp(ip), loopback: isLoopbackIp(ip), linkLocal: isLinkLocalIp(ip), nonPublic: isNonPublicIp(ip) },
+      {
+        local: isLocalIp(ip),
+        loopback: isLoopbackIp(ip),
+        linkLocal: isLinkLocalIp(ip),
+        nonPublic: isNonPublicIp(ip),
+      },
       want,
       text,
     );
