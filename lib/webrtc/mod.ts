@@ -11,7 +11,12 @@ export {
   type RTCDataChannelInit,
   type RTCDataChannelState,
 } from "./data_channel.ts";
-export { RTCDataChannelEvent, RTCErrorEvent, RTCPeerConnectionIceEvent } from "./event_handlers.ts";
+export {
+  type EventHandler,
+  RTCDataChannelEvent,
+  RTCErrorEvent,
+  RTCPeerConnectionIceEvent,
+} from "./event_handlers.ts";
 export { WebRTCError, WebRTCLibraryError } from "./errors.ts";
 export { type GatheringPeer, waitForIceGatheringComplete } from "./gathering.ts";
 export { LIBRARY_ENV, loadNativeLibrary } from "./loader.ts";
