@@ -95,6 +95,8 @@ export {
 export {
   type EventHandler,
   type GatheringPeer,
+  type NativeStats,
+  nativeStats,
   type RTCConfiguration,
   RTCDataChannel,
   RTCDataChannelEvent,

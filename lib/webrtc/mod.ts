@@ -20,7 +20,7 @@ export {
 export { WebRTCError, WebRTCLibraryError } from "./errors.ts";
 export { type GatheringPeer, waitForIceGatheringComplete } from "./gathering.ts";
 export { LIBRARY_ENV, loadNativeLibrary } from "./loader.ts";
-export { nativeStats } from "./stats.ts";
+export { type NativeStats, nativeStats } from "./stats.ts";
 export {
   type RTCIceConnectionState,
   type RTCIceGatheringState,
