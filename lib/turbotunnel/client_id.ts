@@ -12,6 +12,7 @@ export const CLIENT_ID_LENGTH = 8;
 
 export class ClientId {
   readonly bytes: Uint8Array;
+  #string: string | undefined; // computed once: the server keys every packet by it
 
   private constructor(bytes: Uint8Array) {
     this.bytes = bytes;
@@ -40,6 +41,6 @@ export class ClientId {
 
   /** 16 lowercase hex digits, as Go's ClientID.String(). */
   toString(): string {
-    return toHex(this.bytes);
+    return this.#string ??= toHex(this.bytes);
   }
 }

@@ -1,9 +1,9 @@
 /**
- * An in-process server for tests: startSnowflakeServer with plain ws://, a
+ * An in-process server for tests: startServer with plain ws://, a
  * stand-in ORPort/ExtORPort behind it, and the log captured as lines.
  */
 
-import { type ServerConfig, type SnowflakeServer, startSnowflakeServer } from "../../lib/server/server.ts";
+import { type ServerConfig, type SnowflakeServer, startServer } from "../../lib/server/server.ts";
 import { formatAuthCookie } from "../../lib/pt/auth_cookie.ts";
 import { Logger } from "../../lib/util/log.ts";
 import { type StandIn, type StandInOptions, startExtOrPortStandIn } from "../pt/extorport_standin.ts";
@@ -34,7 +34,7 @@ export async function startTestServer(
   }
   const lines: string[] = [];
   const sink = (line: string) => void lines.push(line.replace(/^\S+ \S+ /, ""));
-  const server = startSnowflakeServer({
+  const server = startServer({
     hostname: "127.0.0.1",
     port: 0,
     tor: {

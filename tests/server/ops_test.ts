@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { newCarrierCounters, newTunnelCounters, sumTunnelCounters } from "../../lib/server/counters.ts";
-import { DeadlineSweeper } from "../../lib/server/deadline_sweeper.ts";
-import { LogLimiter } from "../../lib/server/log_limiter.ts";
-import { formatServerPrometheus, serverMetricsHandler } from "../../lib/server/metrics.ts";
-import { formatStatsLine } from "../../lib/server/stats_line.ts";
+import { newCarrierCounters, newTunnelCounters, sumTunnelCounters } from "../../lib/server/operations/counters.ts";
+import { DeadlineSweeper } from "../../lib/server/operations/deadline_sweeper.ts";
+import { LogLimiter } from "../../lib/server/operations/log_limiter.ts";
+import { formatServerPrometheus, serverMetricsHandler } from "../../lib/server/operations/metrics.ts";
+import { formatStatsLine } from "../../lib/server/operations/stats_line.ts";
 import { upgradeProblem } from "../../lib/server/handler.ts";
 import { Logger } from "../../lib/util/log.ts";
 

@@ -6,7 +6,7 @@
  * source addresses (tor limits connections per address).
  */
 
-import { formatIp, parseIp } from "../net/addr.ts";
+import { formatIp, parseIp } from "../../net/addr.ts";
 
 /** A malformed `orport-srcaddr`; the message is what follows "parsing srcaddr: ". */
 export class SrcAddrError extends Error {

@@ -4,8 +4,8 @@
  * in `orport-srcaddr` when that option is set.
  */
 
-import { dialOr, type OrTarget } from "../pt/dial_or.ts";
-import type { DuplexConn } from "../pt/or_conn.ts";
+import { dialOr, type OrTarget } from "../../pt/dial_or.ts";
+import type { DuplexConn } from "../../pt/or_conn.ts";
 import { randomSrcAddr, type SrcAddrRange } from "./src_addr.ts";
 
 /** The PT method name the server reports and sends in TRANSPORT. */
