@@ -20,6 +20,7 @@ import type { ByteConn } from "../net/byte_conn.ts";
 import { ConnClosedError } from "../net/packet_conn.ts";
 import { concat } from "../util/bytes.ts";
 
+/** Buffer bounds and timeouts of {@link webSocketConn}. */
 export interface WebSocketConnOptions {
   /** `bufferedAmount` above which `write` waits. Default 256 KiB. */
   highWaterBytes?: number;
@@ -46,6 +47,7 @@ export interface WebSocketConn extends ByteConn {
   readonly closed: Promise<void>;
   /** Bytes received so far / sent so far. */
   readonly bytesRead: number;
+  /** Bytes sent so far. */
   readonly bytesWritten: number;
   /** Closes with a reason that {@link closeReason} reports. */
   closeWithReason(reason: string, code?: number): void;

@@ -1,5 +1,5 @@
 /**
- * UdpPacketConn (lib/net/udp.ts): the PacketConn conformance suite over IPv4
+ * UdpPacketConn (tests/support/udp/udp.ts): the PacketConn conformance suite over IPv4
  * and IPv6 loopback, and what is particular to a kernel socket: buffer sizes,
  * drop counting (ours and the kernel's), dual stack, bind failures, a flush at
  * close, and a receive that outlives its timeout.
@@ -12,7 +12,7 @@ import {
   parseUdpAddr,
   RECEIVE_BATCH,
   type UdpPacketConn,
-} from "../../lib/net/udp.ts";
+} from "../support/udp/udp.ts";
 import { runPacketConnCases } from "./packet_conn_cases.ts";
 
 /** Kernel receive buffer of the suite's pairs: at least 16 full-size datagrams, yet the flood case overruns it. */

@@ -72,15 +72,6 @@ export async function startTestServer(
   };
 }
 
-/** SHA-256 of `bytes` as hex. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+export { sha256Hex } from "../support/digest.ts";
 
-/** `n` pseudo-random bytes (crypto.getRandomValues in 64 KiB pieces). */
-export function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
-  return out;
-}
+export { cryptoRandomBytes as randomBytes } from "../support/random.ts";

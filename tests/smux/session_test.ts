@@ -1,7 +1,7 @@
 /** SmuxSession and SmuxStream over in-memory byte connections: exact byte streams, close semantics, failures. */
 
 import assert from "node:assert/strict";
-import { memoryByteConnPair } from "../../lib/net/memory.ts";
+import { memoryByteConnPair } from "../support/memory.ts";
 import type { ByteConn } from "../../lib/net/byte_conn.ts";
 import { ConnClosedError } from "../../lib/net/packet_conn.ts";
 import { SmuxSession } from "../../lib/smux/session.ts";

@@ -17,7 +17,7 @@
  * MSG_DONTWAIT) to learn why.
  */
 
-import { errorMessage } from "../util/errors.ts";
+import { errorMessage } from "../../../lib/util/errors.ts";
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },

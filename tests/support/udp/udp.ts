@@ -40,8 +40,8 @@
  * hosts are IP literals (udp_sockaddr.ts), IPv4 or IPv6.
  */
 
-import { errorMessage } from "../util/errors.ts";
-import { ConnClosedError, type Packet, type PacketConn } from "./packet_conn.ts";
+import { errorMessage } from "../../../lib/util/errors.ts";
+import { ConnClosedError, type Packet, type PacketConn } from "../../../lib/net/packet_conn.ts";
 import {
   describeErrno,
   EAGAIN,
@@ -62,7 +62,7 @@ import { ReceiveVector, SendVector } from "./udp_mmsg.ts";
 import { decodeSockaddr, encodeSockaddr, SOCKADDR_IN6_SIZE } from "./udp_sockaddr.ts";
 import { kernelDrops, openUdpSocket, type UdpSocket } from "./udp_socket.ts";
 
-export { formatUdpAddr, MAX_UDP_PAYLOAD, parseUdpAddr } from "./udp_addr.ts";
+export { formatUdpAddr, MAX_UDP_PAYLOAD, parseUdpAddr } from "../../../lib/net/udp_addr.ts";
 
 export interface UdpOptions {
   /** IP address to bind (IPv4 or IPv6 literal); default 127.0.0.1. */

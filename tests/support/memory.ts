@@ -4,10 +4,10 @@
  * by making `write` wait until the other side has read enough.
  */
 
-import { AsyncQueue } from "./async_queue.ts";
-import { ConnClosedError, type Packet, type PacketConn } from "./packet_conn.ts";
-import type { ByteConn } from "./byte_conn.ts";
-import { concat } from "../util/bytes.ts";
+import { AsyncQueue } from "../../lib/net/async_queue.ts";
+import { ConnClosedError, type Packet, type PacketConn } from "../../lib/net/packet_conn.ts";
+import type { ByteConn } from "../../lib/net/byte_conn.ts";
+import { concat } from "../../lib/util/bytes.ts";
 
 /** Two PacketConns joined back to back; each side's writes arrive at the other with `addr` set to the sender's name. */
 export function memoryPacketPair(

@@ -11,9 +11,9 @@
  * Link-local scope ids are not supported (the address syntax has no "%zone").
  */
 
-import { formatIp, parseIp } from "./addr.ts";
+import { formatIp, parseIp } from "../../../lib/net/addr.ts";
 import { AF_INET, AF_INET6 } from "./udp_libc.ts";
-import { parseUdpAddr } from "./udp_addr.ts";
+import { parseUdpAddr } from "../../../lib/net/udp_addr.ts";
 
 export const SOCKADDR_IN_SIZE = 16;
 export const SOCKADDR_IN6_SIZE = 28;
