@@ -40,8 +40,8 @@ export type { NatPolicy } from "./lib/broker/nat_policy.ts";
 export type { PeriodCounts } from "./lib/broker/metrics.ts";
 export { type ServerConfig, type SnowflakeServer, startServer } from "./lib/server/server.ts";
 export {
-  type CarrierCloseReason,
   type CarrierClosedDetail,
+  type CarrierCloseReason,
   type CarrierMode,
   type CarrierModeDetail,
   type CarrierOpenedDetail,
@@ -106,14 +106,6 @@ export {
   webSocketConn,
   type WebSocketConnOptions,
 } from "./lib/websocket/websocket_conn.ts";
-export {
-  type ServerWebSocket,
-  serverWebSocketConn,
-  type ServerWebSocketOptions,
-  type WebSocketEnd,
-} from "./lib/websocket/server_conn.ts";
-export { type WebSocketEvent, WebSocketProtocol, type WebSocketProtocolOptions } from "./lib/websocket/protocol.ts";
-export { FrameError, type FrameHeader } from "./lib/websocket/frame.ts";
 export {
   type EventHandler,
   type GatheringPeer,

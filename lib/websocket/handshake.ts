@@ -80,7 +80,7 @@ export function parseRequestHead(bytes: Uint8Array): RequestHead {
   const [method, target, version] = requestLine;
   if (!TOKEN.test(method)) throw new HttpRequestError(400, "malformed method");
   if (!/^HTTP\/1\.[01]$/.test(version)) throw new HttpRequestError(400, `unsupported protocol ${version}`);
-  if (!target.startsWith("/") || /[\x00-\x20\x7f]/.test(target)) {
+  if (!target.startsWith("/") || hasControlChar(target, false)) {
     throw new HttpRequestError(400, "malformed target");
   }
   const headers = new Headers();
@@ -91,7 +91,7 @@ export function parseRequestHead(bytes: Uint8Array): RequestHead {
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) throw new HttpRequestError(400, "malformed header name");
     const value = line.slice(colon + 1).trim();
-    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
+    if (hasControlChar(value, true)) {
       throw new HttpRequestError(400, "control character in a header");
     }
     try {
@@ -102,6 +102,15 @@ export function parseRequestHead(bytes: Uint8Array): RequestHead {
   }
   if (version === "HTTP/1.1" && !headers.has("host")) throw new HttpRequestError(400, "missing Host header");
   return { method, target, version, headers };
+}
+
+/** Whether `text` holds a control character (or a space, a tab is fine in header values). */
+function hasControlChar(text: string, inValue: boolean): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7f || (c < 0x20 && !(inValue && c === 0x09)) || (c === 0x20 && !inValue)) return true;
+  }
+  return false;
 }
 
 function headerHasToken(headers: Headers, name: string, token: string): boolean {
