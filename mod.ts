@@ -53,6 +53,12 @@ export {
 export type { StatsSnapshot } from "./lib/server/operations/stats_line.ts";
 export type { CarrierCounters, TunnelCounters } from "./lib/server/operations/counters.ts";
 export type { TorConfig } from "./lib/server/tunnel/tor_dialer.ts";
+export type { SrcAddrRange } from "./lib/server/tunnel/src_addr.ts";
+export type { OrTarget } from "./lib/pt/dial_or.ts";
+export type { TcpAddr } from "./lib/net/addr.ts";
+export type { ServerWebSocketOptions } from "./lib/websocket/server_conn.ts";
+export type { WebSocketProtocolOptions } from "./lib/websocket/protocol.ts";
+export { TypedEventTarget } from "./lib/util/typed_events.ts";
 
 // Interfaces the layers meet at.
 export { ConnClosedError, type Packet, type PacketConn } from "./lib/net/packet_conn.ts";

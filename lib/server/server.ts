@@ -51,42 +51,53 @@ export const SERVER_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 /** How often every deadline (upgrade, preamble, idle, write stall, close) is checked. */
 const SWEEP_INTERVAL_MS = 1_000;
 
+/** What {@link startServer} needs: addresses, tor, limits and timeouts (the CLI fills it from flags). */
 export interface ServerConfig {
+  /** The address to listen on. */
   hostname: string;
   /** 0 picks a free port (see {@link SnowflakeServer.port}). */
   port: number;
   /** PEM certificate chain and key; omit for plain `ws://` (`-disable-tls`). */
   tls?: { cert: string; key: string };
+  /** Where tor is. */
   tor: TorConfig;
   /** KCP instances (`num-turbotunnel`); 1 runs in this thread, more in Web Workers. */
   numTurbotunnel: number;
   /** Serve clients without the Turbo Tunnel token as raw streams (the dual-mode bridge). */
   legacy: boolean;
+  /** Where log lines go (scrubbed unless `unsafeLogging`). */
   logger: Logger;
   /** The logger's sink, for the workers' lines. */
   logSink: LogSink;
+  /** Log client addresses unscrubbed (`-unsafe-logging`; also for the workers). */
   unsafeLogging: boolean;
+  /** Log debug lines (also for the workers). */
   verbose: boolean;
+  /** WebSockets open at most; more get 503 (default 50 000). */
   maxConnections?: number;
   /** Connections mid-upgrade at most; more are closed at accept (default 10 000). */
   maxPendingUpgrades?: number;
   /** Time to send the whole upgrade request (default 10 s, Go's). */
   upgradeTimeoutMs?: number;
+  /** KCP sessions per instance at most (default 10 000). */
   maxSessions?: number;
-  /** 0 = no stats line. */
+  /** How often the stats line is logged, ms (default 24 h); 0 = never. */
   statsIntervalMs?: number;
   /** Serve Prometheus metrics at http://hostname:port/metrics. */
   metrics?: { hostname: string; port: number };
+  /** The clock of every deadline (default: the system's). */
   clock?: Clock;
   /** How often deadlines are checked (default 1 s; tests shorten it with the timeouts). */
   sweepIntervalMs?: number;
-  /** Deadlines and timeouts of carriers (tests shorten them). */
+  /** Time a carrier has for its preamble, ms (default 30 s). */
   preambleTimeoutMs?: number;
+  /** A Turbo Tunnel carrier idle this long is closed, ms (default 60 s). */
   idleTimeoutMs?: number;
   /** WebSocket limits and timeouts (frame and message size, read buffer, write stall). */
   websocket?: ServerWebSocketOptions;
 }
 
+/** A running server: what {@link startServer} returns. */
 export interface SnowflakeServer {
   /** The port the WebSocket listener got. */
   readonly port: number;
@@ -160,7 +171,7 @@ export function startServer(config: ServerConfig): SnowflakeServer {
       upgradeTimeoutMs: config.upgradeTimeoutMs,
       maxPendingUpgrades: config.maxPendingUpgrades,
       maxConnections: config.maxConnections ?? SERVER_MAX_CONNECTIONS,
-      websocket: { maxMessageBytes: CARRIER_MAX_MESSAGE_BYTES, ...config.websocket },
+      websocket: { maxSendMessageBytes: CARRIER_MAX_MESSAGE_BYTES, ...config.websocket },
     }, {
       clock,
       sweeper,

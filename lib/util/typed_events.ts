@@ -6,11 +6,13 @@
 
 /** `M` maps each event name to its CustomEvent type (an interface works: no index signature needed). */
 export class TypedEventTarget<M extends { [K in keyof M]: CustomEvent }> extends EventTarget {
+  /** Listens for `type`, whose events carry `M[type]`'s detail. */
   override addEventListener<K extends keyof M & string>(
     type: K,
     listener: (event: M[K]) => void,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /** Listens for any event, untyped. */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
@@ -24,11 +26,13 @@ export class TypedEventTarget<M extends { [K in keyof M]: CustomEvent }> extends
     super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 
+  /** Stops a typed listener. */
   override removeEventListener<K extends keyof M & string>(
     type: K,
     listener: (event: M[K]) => void,
     options?: boolean | EventListenerOptions,
   ): void;
+  /** Stops any listener. */
   override removeEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,

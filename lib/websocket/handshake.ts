@@ -163,7 +163,8 @@ const STATUS_TEXT: Record<number, string> = {
  */
 export function errorResponse(
   status: number,
-  options: { websocketVersion?: boolean; now?: Date } = {},
+  now: Date,
+  options: { websocketVersion?: boolean } = {},
 ): Uint8Array {
   const text = STATUS_TEXT[status] ?? "Error";
   const body = `${text}\n`;
@@ -173,7 +174,7 @@ export function errorResponse(
     "Content-Type: text/plain; charset=utf-8",
     ...(options.websocketVersion ? ["Sec-Websocket-Version: 13"] : []),
     "X-Content-Type-Options: nosniff",
-    `Date: ${(options.now ?? new Date()).toUTCString()}`,
+    `Date: ${now.toUTCString()}`,
     `Content-Length: ${body.length}`,
   ];
   return encoder.encode(lines.join("\r\n") + "\r\n\r\n" + body);

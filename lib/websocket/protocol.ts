@@ -49,8 +49,11 @@ import { concat } from "../util/bytes.ts";
 /** Longest frame and message accepted by default: 1 MiB (ours; proxies send ≤ 64 KiB). */
 export const WEBSOCKET_MAX_MESSAGE_BYTES = 1024 * 1024;
 
+/** Receive limits; over them the connection is closed with 1009. */
 export interface WebSocketProtocolOptions {
+  /** Longest frame payload accepted (default: `maxMessageBytes`). */
   maxFrameBytes?: number;
+  /** Longest message accepted, fragments together (default 1 MiB). */
   maxMessageBytes?: number;
 }
 

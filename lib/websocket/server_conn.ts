@@ -48,11 +48,15 @@ export interface SweptDeadline {
   onExpire: () => void;
 }
 
+/** Limits and timeouts of a server WebSocket (the receive limits are {@link WebSocketProtocolOptions}). */
 export interface ServerWebSocketOptions extends WebSocketProtocolOptions {
+  /** Unread payload bytes at most before the socket is no longer read (default 256 KiB). */
   maxReadBufferBytes?: number;
-  /** Largest message `write` sends; longer writes are split. Default: no limit. */
-  maxMessageBytes?: number;
+  /** Largest message `write` sends; longer writes are split (default: no limit; the server sets 16 KiB). */
+  maxSendMessageBytes?: number;
+  /** A write blocked this long closes the connection, ms (default 60 s). */
   writeStallMs?: number;
+  /** How long our close waits for the peer's, ms (default 2 s). */
   closeTimeoutMs?: number;
 }
 
@@ -105,7 +109,7 @@ class ServerWebSocketConn implements ServerWebSocket {
     this.#deps = deps;
     this.#protocol = new WebSocketProtocol(options);
     this.#maxRead = options.maxReadBufferBytes ?? SERVER_WEBSOCKET_READ_BUFFER_BYTES;
-    this.#maxOutgoing = options.maxMessageBytes ?? Infinity;
+    this.#maxOutgoing = options.maxSendMessageBytes ?? Infinity;
     this.#stallMs = options.writeStallMs ?? SERVER_WEBSOCKET_WRITE_STALL_MS;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? SERVER_WEBSOCKET_CLOSE_TIMEOUT_MS;
     this.#deadline = deps.deadlines.add({ at: Infinity, onExpire: () => this.#expire() });

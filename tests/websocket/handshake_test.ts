@@ -83,7 +83,7 @@ Deno.test("upgradeProblem: gorilla/websocket's checks, in its order", () => {
 });
 
 Deno.test("errorResponse: Go's http.Error text, with the WebSocket version header for refused upgrades", () => {
-  const text = new TextDecoder().decode(errorResponse(400, { websocketVersion: true, now: new Date(0) }));
+  const text = new TextDecoder().decode(errorResponse(400, new Date(0), { websocketVersion: true }));
   assert.equal(
     text,
     "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n" +

@@ -109,11 +109,11 @@ export function startWebSocketListener(config: ListenerConfig, deps: ListenerDep
       const { head, rest } = await readRequestHead(socket, () => timedOut, timeoutMs);
       const problem = upgradeProblem(head);
       if (problem) {
-        await socket.write(errorResponse(problem[0], { websocketVersion: true }));
+        await socket.write(errorResponse(problem[0], new Date(), { websocketVersion: true }));
         throw new UpgradeFailed("not-websocket", `${problem[1]} (${head.method} request)`, problem[0]);
       }
       if (deps.openConnections() >= config.maxConnections) {
-        await socket.write(errorResponse(503));
+        await socket.write(errorResponse(503, new Date()));
         throw new UpgradeFailed("connection-limit", `${config.maxConnections} connections open`, 503);
       }
       await socket.write(switchingProtocolsResponse(head.headers.get("sec-websocket-key")!));
@@ -209,7 +209,7 @@ async function readRequestHead(
       if (result) return result;
     } catch (error) {
       if (!(error instanceof HttpRequestError)) throw error;
-      await socket.write(errorResponse(error.status)).catch(() => {});
+      await socket.write(errorResponse(error.status, new Date())).catch(() => {});
       throw new UpgradeFailed("bad-request", error.message, error.status);
     }
   }

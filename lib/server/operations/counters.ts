@@ -52,21 +52,29 @@ export interface CarrierCounters {
   refused: number;
   /** Connections whose proxy reported a usable `client_ip`. */
   withClientIp: number;
+  /** Payload bytes received from proxies (clients' upstream). */
   bytesFromClients: number;
+  /** Payload bytes sent to proxies (clients' downstream). */
   bytesToClients: number;
 }
 
 /** Counters of one KCP instance (sessions, streams, tor side). */
 export interface TunnelCounters {
+  /** KCP sessions accepted. */
   sessionsAccepted: number;
+  /** KCP sessions open now. */
   sessionsOpen: number;
   /** Packets that would have started a session, dropped at the session limit or a full accept backlog. */
   sessionsRefused: number;
+  /** smux streams accepted (each one a connection to tor). */
   streamsAccepted: number;
+  /** smux streams open now. */
   streamsOpen: number;
   /** Streams closed because tor could not be reached or refused the ExtORPort handshake. */
   torFailures: number;
+  /** Bytes written to tor. */
   bytesToTor: number;
+  /** Bytes read from tor. */
   bytesFromTor: number;
   /** Packets from clients dropped because the KCP input queue was full. */
   packetsDroppedIncoming: number;

@@ -24,7 +24,9 @@ export type UpgradeFailure =
   /** A socket or TLS error. */
   | "error";
 
+/** The detail of `upgradefailed`. */
 export interface UpgradeFailedDetail {
+  /** Why. */
   reason: UpgradeFailure;
   /** The HTTP status answered, if any. */
   status?: number;
@@ -58,24 +60,33 @@ export type CarrierCloseReason =
   /** The server is stopping, or the client's send queue expired. */
   | "server-closed";
 
+/** The detail of `carrieropened`. */
 export interface CarrierOpenedDetail {
   /** Whether the proxy reported a usable `client_ip`. */
   withClientIp: boolean;
 }
 
+/** The detail of `carriermode`. */
 export interface CarrierModeDetail {
+  /** Turbo Tunnel (token and ClientID seen) or legacy (a raw stream to tor). */
   mode: Exclude<CarrierMode, "none">;
 }
 
+/** The detail of `carrierclosed`. */
 export interface CarrierClosedDetail {
+  /** What the carrier was ("none" if it ended before its preamble said). */
   mode: CarrierMode;
+  /** Why it ended. */
   reason: CarrierCloseReason;
   /** What happened, for the log (e.g. the peer's close code, the encapsulation error). */
   detail: string;
+  /** Payload bytes it brought from the proxy. */
   bytesFromClient: number;
+  /** Payload bytes it took to the proxy. */
   bytesToClient: number;
 }
 
+/** Event names and their details. */
 export interface ServerEventMap {
   /** A connection was accepted (or refused at accept: then `upgradefailed` follows). */
   connectionaccepted: CustomEvent<Record<never, never>>;

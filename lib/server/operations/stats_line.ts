@@ -13,7 +13,9 @@ type NumberKeys<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof T
 
 /** A snapshot of both kinds of counters. */
 export interface StatsSnapshot {
+  /** The WebSocket side (main thread). */
   carrier: CarrierCounters;
+  /** The KCP instances' counters, added up. */
   tunnel: TunnelCounters;
 }
 

@@ -13,6 +13,7 @@ export class SrcAddrError extends Error {
   override name = "SrcAddrError";
 }
 
+/** An IP range (a bare IP is a /32 or /128). */
 export interface SrcAddrRange {
   /** Network address bytes (4 or 16). */
   ip: Uint8Array;

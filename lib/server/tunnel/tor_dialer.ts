@@ -13,7 +13,9 @@ export const SNOWFLAKE_METHOD_NAME = "snowflake";
 
 /** Where tor is and how to reach it; plain data, so it can be posted to a Web Worker. */
 export interface TorConfig {
+  /** The ORPort, or the Extended ORPort and its auth cookie. */
   target: OrTarget;
+  /** `orport-srcaddr`: the source address range for connections to tor. */
   srcAddr?: SrcAddrRange;
 }
 
