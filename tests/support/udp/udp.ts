@@ -77,6 +77,8 @@ export interface UdpOptions {
   gso?: boolean;
   /** Let the kernel hand over runs of datagrams as one (UDP_GRO; cut apart here) where it has it; default true. */
   gro?: boolean;
+  /** How long a blocked receive waits before it is re-issued (SO_RCVTIMEO); default {@link RECEIVE_TIMEOUT_MS}. */
+  receiveTimeoutMs?: number;
 }
 
 /** Datagrams one recvmmsg call may return. */
@@ -88,7 +90,7 @@ const SEND_BATCH = 1024;
 /** Payload bytes per send batch; a full batch is sent at once. */
 const SEND_BATCH_BYTES = 1 << 20;
 /** Longest a blocked receive outlives close() should the shutdown not wake it. */
-const RECEIVE_TIMEOUT_MS = 500;
+export const RECEIVE_TIMEOUT_MS = 500;
 /** Parsed destinations remembered; at the bound the cache is emptied (then refills). */
 const ADDR_CACHE_SIZE = 1024;
 /**
@@ -114,7 +116,7 @@ export function listenUdp(options: UdpOptions = {}): Promise<UdpPacketConn> {
       port,
       receiveBufferBytes: options.receiveBufferBytes ?? 8 << 20,
       sendBufferBytes: options.sendBufferBytes ?? 4 << 20,
-      receiveTimeoutMs: RECEIVE_TIMEOUT_MS,
+      receiveTimeoutMs: options.receiveTimeoutMs ?? RECEIVE_TIMEOUT_MS,
       gso: options.gso ?? true,
       gro: options.gro ?? true,
     });
@@ -157,6 +159,7 @@ export class UdpPacketConn implements PacketConn {
   #lastSourceAddr = "";
   #isClosed = false;
   #droppedHere = 0;
+  #receiveTimeouts = 0;
   #kernelDropsAtClose = 0;
   #error: Error | null = null;
   #resolveClosed!: () => void;
@@ -188,6 +191,11 @@ export class UdpPacketConn implements PacketConn {
   }
 
   /** Why receiving stopped, when a receive failed for good (the conn is closed then); null otherwise. */
+  /** Blocked receives that timed out with nothing (and were re-issued while readers wait). */
+  get receiveTimeouts(): number {
+    return this.#receiveTimeouts;
+  }
+
   get error(): Error | null {
     return this.#error;
   }
@@ -348,7 +356,10 @@ export class UdpPacketConn implements PacketConn {
       if (this.#isClosed) break;
       // errno stayed on the pool thread: on a failure (a timeout, most often) ask again here to learn it
       if (n > 0) this.#fill(n);
-      else if (!this.#receiveNow()) continue;
+      else if (!this.#receiveNow()) {
+        this.#receiveTimeouts++;
+        continue;
+      }
       while (this.#readers.length > 0 && this.#readyHead < this.#ready.length) {
         this.#readers.shift()!(this.#nextReady());
       }
