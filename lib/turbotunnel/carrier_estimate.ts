@@ -1,0 +1,102 @@
+/**
+ * What MultipathScheduler knows about one carrier: its RTT (smoothed, variance,
+ * minimum), its delivery rate (a windowed maximum of BBR-style samples: bytes
+ * acknowledged between a segment's send and its ACK, over that interval), the
+ * bytes it holds unacknowledged, its reported `bufferedAmount`, and when it last
+ * showed signs of life. Fed by delivery_tracker.ts; no I/O, no clock of its own.
+ */
+
+/** Width of the delivery-rate maximum filter, ms: long enough to forget app-limited lulls, short enough to follow a proxy that slows down. */
+export const RATE_WINDOW_MS = 2000;
+/** Buckets of the maximum filter (each RATE_WINDOW_MS / RATE_BUCKETS wide). */
+const RATE_BUCKETS = 4;
+
+/** A maximum over the last `windowMs`, kept as per-bucket maxima (bounded memory, O(1) update). */
+export class WindowedMax {
+  readonly #bucketMs: number;
+  readonly #values = new Float64Array(RATE_BUCKETS);
+  readonly #starts = new Float64Array(RATE_BUCKETS).fill(-Infinity);
+
+  constructor(windowMs: number) {
+    this.#bucketMs = windowMs / RATE_BUCKETS;
+  }
+
+  update(now: number, value: number): void {
+    const bucket = Math.floor(now / this.#bucketMs);
+    const slot = bucket % RATE_BUCKETS;
+    if (this.#starts[slot] !== bucket) {
+      this.#starts[slot] = bucket;
+      this.#values[slot] = value;
+    } else if (value > this.#values[slot]) {
+      this.#values[slot] = value;
+    }
+  }
+
+  /** The maximum of the samples of the last window; 0 when there are none. */
+  get(now: number): number {
+    const bucket = Math.floor(now / this.#bucketMs);
+    let max = 0;
+    for (let slot = 0; slot < RATE_BUCKETS; slot++) {
+      if (bucket - this.#starts[slot] < RATE_BUCKETS && this.#values[slot] > max) max = this.#values[slot];
+    }
+    return max;
+  }
+}
+
+export class CarrierEstimate {
+  /** Smoothed RTT in ms; 0 until the first sample. */
+  srtt = 0;
+  rttvar = 0;
+  minRtt = Infinity;
+  /** Payload bytes acknowledged so far (the rate samples' counter). */
+  delivered = 0;
+  /** Payload bytes sent on this carrier and still outstanding. */
+  inflight = 0;
+  /** The carrier's own report of bytes waiting to leave it, when it makes one. */
+  bufferedAmount = 0;
+  /** When it came up, last received a packet, and the `sentAt` of the latest-sent transmission acknowledged. */
+  readonly upAt: number;
+  lastReceiveAt: number;
+  lastAckedSentAt = -Infinity;
+  /** Packets received on every carrier before this one's last receive (see MultipathScheduler's loss rules). */
+  receivesAtLast = 0;
+  /** First time another carrier received after this one's last receive; null until then. */
+  othersReceivingSince: number | null = null;
+  /** When it last sent anything (for idle padding). */
+  lastSendAt: number;
+  readonly #rate = new WindowedMax(RATE_WINDOW_MS);
+
+  constructor(now: number) {
+    this.upAt = this.lastReceiveAt = this.lastSendAt = now;
+  }
+
+  /** One RTT sample in ms (RFC 6298 gains). */
+  addRtt(rtt: number): void {
+    if (rtt < this.minRtt) this.minRtt = rtt;
+    if (this.srtt === 0) {
+      this.srtt = Math.max(rtt, 1);
+      this.rttvar = rtt / 2;
+      return;
+    }
+    this.rttvar += (Math.abs(rtt - this.srtt) - this.rttvar) / 4;
+    this.srtt += (rtt - this.srtt) / 8;
+  }
+
+  /** A transmission sent at `sentAt` (when `delivered` was `deliveredAtSend`) of `bytes` was acknowledged at `now`. */
+  addDelivery(now: number, bytes: number, sentAt: number, deliveredAtSend: number): void {
+    this.delivered += bytes;
+    if (sentAt > this.lastAckedSentAt) this.lastAckedSentAt = sentAt;
+    const interval = now - sentAt;
+    if (interval > 0) this.#rate.update(now, (this.delivered - deliveredAtSend) / interval);
+  }
+
+  /** Delivery rate in bytes per ms (windowed maximum); 0 while unmeasured. */
+  rate(now: number): number {
+    return this.#rate.get(now);
+  }
+
+  /** A retransmission-timeout-like figure: srtt + 4·rttvar, or `fallback` before any sample. */
+  rto(fallback: number): number {
+    return this.srtt === 0 ? fallback : this.srtt + 4 * this.rttvar;
+  }
+}

@@ -1,0 +1,560 @@
+/**
+ * MultipathScheduler: the sans-I/O core of MultiplexingPacketConn. It keeps
+ * up to `max` carriers (one per snowflake proxy), says when to dial one, picks
+ * the carrier for every outgoing KCP packet, measures each carrier by what it
+ * delivers (delivery_tracker.ts, carrier_estimate.ts), and drops a carrier that
+ * stopped delivering while the others go on. No I/O, no timers, no clock: the
+ * adapter passes `now` (ms) in.
+ *
+ * Verbs: `handleInput(now, input)`, `handleTimeout(now)`, then drain
+ * `pollTransmit()` and `pollEvent()` until null, and wake at `pollTimeout()`.
+ *
+ * Striping. A packet with PUSH segments goes to the carrier where it is
+ * expected to arrive first: cost = (queued + bytes) / rate + srtt / 2, where
+ * rate is the carrier's measured delivery rate, queued is the larger of its
+ * reported bufferedAmount and what it holds beyond its bandwidth-delay product
+ * (inflight − rate·minRtt). A slow carrier so gets a packet only when the fast
+ * ones are that much backed up, and nothing ever waits for it. A packet of
+ * ACKs only goes round-robin, so that most ACKs get through while a dead
+ * carrier is not yet found out. A suspect carrier (nothing sent on it since its
+ * oldest outstanding segment was acknowledged, for longer than its RTO) gets
+ * nothing while another is not suspect.
+ *
+ * Loss (only while two or more carriers are live; a lone carrier is dropped
+ * only when it closes, as RedialPacketConn does). A carrier is dropped at once
+ * when its oldest outstanding segment, and everything sent on it since, has
+ * gone unacknowledged for the loss timeout while segments sent later on
+ * another carrier were acknowledged; or when it received nothing for the loss
+ * timeout while the others received LOSS_MIN_OTHER_RECEIVES packets. Loss
+ * timeout: LOSS_RTTS × its srtt (at least its RTO), within
+ * [lossTimeoutMinMs, lossTimeoutMaxMs]; before its first RTT sample,
+ * lossTimeoutMinMs for silence and twice that for unacknowledged data (a slow
+ * new proxy is not a lost one). The segments only the dropped carrier
+ * held are reinjected at once on the others (ts shifted by the time since
+ * their send, so KCP's RTT sample stays true), rather than waiting for KCP's
+ * backed-off RTO; a replacement is dialed in the background.
+ *
+ * Dialing. At the start `max` dials at once; each replacement at least
+ * `minRedialIntervalMs` after the previous dial started. A failed dial closes
+ * everything when no carrier is live and no other dial is pending (as
+ * RedialPacketConn); otherwise it is retried after a backoff of 1 s doubling
+ * to 30 s.
+ *
+ * Bounds: `queueSize` packets wait while no carrier is live (more are
+ * dropped, counted in `droppedSend`); the tracker holds MAX_TRACKED_SNS
+ * sequence numbers; a drop reinjects at most REINJECT_MAX_SEGMENTS.
+ */
+
+import { SEGMENT_HEADER_SIZE } from "../kcp/segment.ts";
+import { readU32, writeU32 } from "../kcp/u32.ts";
+import { CarrierEstimate } from "./carrier_estimate.ts";
+import { DeliveryTracker, pushBytes, type Transmission } from "./delivery_tracker.ts";
+
+/** A carrier stopped delivering while others delivered (the reason of its "carrierdown"). */
+export class CarrierLostError extends Error {
+  override name = "CarrierLostError";
+}
+
+/** Loss timeout in RTTs of the carrier ("nothing delivered for a few RTTs"). */
+export const LOSS_RTTS = 4;
+/** Least loss timeout, ms: WebRTC through a busy proxy stalls for a few hundred ms without dying. */
+export const LOSS_TIMEOUT_MIN_MS = 1000;
+export const LOSS_TIMEOUT_MAX_MS = 10_000;
+/** Packets the other carriers must have received before silence counts as loss. */
+export const LOSS_MIN_OTHER_RECEIVES = 8;
+/** Least age of an unacknowledged segment that makes its carrier suspect, ms. */
+const SUSPECT_MIN_MS = 100;
+/** RTT assumed for a carrier before its first sample, ms. */
+const DEFAULT_RTT_MS = 200;
+/** Delivery rate assumed before any is measured, bytes per ms (100 kB/s). */
+const DEFAULT_RATE_BYTES_PER_MS = 100;
+/** Segments reinjected at most when a carrier is dropped (oldest first). */
+export const REINJECT_MAX_SEGMENTS = 1024;
+const DIAL_RETRY_MIN_MS = 1000;
+const DIAL_RETRY_MAX_MS = 30_000;
+
+/** Padding to shape idle periods: a carrier that sent nothing for `idleMs` sends `minBytes…maxBytes` of padding. */
+export interface IdlePadding {
+  idleMs: number;
+  minBytes: number;
+  maxBytes: number;
+}
+
+export interface MultipathConfig {
+  /** Carriers kept live at most (≥ 1). */
+  max: number;
+  /** Packets held while no carrier is live. */
+  queueSize: number;
+  /** Least time between the starts of two replacement dials, ms. */
+  minRedialIntervalMs: number;
+  lossTimeoutMinMs?: number;
+  lossTimeoutMaxMs?: number;
+  /** Idle padding; default none. */
+  idlePadding?: IdlePadding | null;
+  /** Uniform in [0, 1), for padding sizes; default Math.random. */
+  random?: () => number;
+}
+
+export type MultipathInput =
+  /** Dial `carrier` (its attempt number) succeeded. */
+  | { kind: "up"; carrier: number }
+  /** Dial `carrier` failed. */
+  | { kind: "dialfailed"; carrier: number; error: Error }
+  /** The carrier closed or failed (its readFrom ended, or a write failed). */
+  | { kind: "down"; carrier: number; reason: Error }
+  /** A write of `packet` to `carrier` was refused because the carrier is closed: it goes elsewhere. */
+  | { kind: "refused"; carrier: number; packet: Uint8Array; reason: Error }
+  | { kind: "received"; carrier: number; packet: Uint8Array }
+  /** KCP's next packet. */
+  | { kind: "send"; packet: Uint8Array }
+  /** The carrier's bufferedAmount now. */
+  | { kind: "buffered"; carrier: number; bytes: number }
+  | { kind: "close"; error: Error | null };
+
+export type MultipathTransmit =
+  | { carrier: number; packet: Uint8Array; padding?: undefined }
+  | { carrier: number; padding: number; packet?: undefined };
+
+export type MultipathEvent =
+  /** Start dial `attempt`; `replacement` is false for the first `max`. */
+  | { kind: "dial"; attempt: number; replacement: boolean }
+  | { kind: "up"; carrier: number }
+  /** The carrier is out: close it (when the scheduler dropped it, it is still open). */
+  | { kind: "down"; carrier: number; reason: Error }
+  /** A dial failed and will be retried at `retryAt`. */
+  | { kind: "dialerror"; attempt: number; error: Error; retryAt: number }
+  /** Everything is over: `error` is the dial error, or null after a close input. */
+  | { kind: "close"; error: Error | null };
+
+/** One carrier's figures, for stats and tests. */
+export interface CarrierSnapshot {
+  carrier: number;
+  srtt: number;
+  /** Delivery rate, bytes per ms. */
+  rate: number;
+  inflight: number;
+  delivered: number;
+  bufferedAmount: number;
+  /** Packets and PUSH payload bytes sent on it. */
+  packetsSent: number;
+  bytesSent: number;
+  packetsReceived: number;
+}
+
+interface Carrier {
+  id: number;
+  estimate: CarrierEstimate;
+  packetsSent: number;
+  bytesSent: number;
+  packetsReceived: number;
+}
+
+export class MultipathScheduler {
+  readonly max: number;
+  readonly #queueSize: number;
+  readonly #minRedialIntervalMs: number;
+  readonly #lossMin: number;
+  readonly #lossMax: number;
+  readonly #idlePadding: IdlePadding | null;
+  readonly #random: () => number;
+  readonly #live = new Map<number, Carrier>();
+  readonly #dialing = new Set<number>();
+  readonly #tracker: DeliveryTracker;
+  #transmits: MultipathTransmit[] = [];
+  #transmitHead = 0;
+  #events: MultipathEvent[] = [];
+  #pending: Uint8Array[] = [];
+  #nextAttempt = 0;
+  #lastDialStart = -Infinity;
+  #retryAt = -Infinity;
+  #dialFailures = 0;
+  #receives = 0;
+  #roundRobin = 0;
+  #closed = false;
+  /** The time of the latest input or timeout. */
+  #now: number;
+  #droppedSend = 0;
+  #reinjected = 0;
+  #lost = 0;
+
+  constructor(config: MultipathConfig, now: number) {
+    if (!(Number.isInteger(config.max) && config.max >= 1)) {
+      throw new RangeError(`max must be a positive integer, got ${config.max}`);
+    }
+    this.max = config.max;
+    this.#queueSize = config.queueSize;
+    this.#minRedialIntervalMs = config.minRedialIntervalMs;
+    this.#lossMin = config.lossTimeoutMinMs ?? LOSS_TIMEOUT_MIN_MS;
+    this.#lossMax = config.lossTimeoutMaxMs ?? LOSS_TIMEOUT_MAX_MS;
+    this.#idlePadding = config.idlePadding ?? null;
+    this.#random = config.random ?? Math.random;
+    this.#now = now;
+    this.#tracker = new DeliveryTracker({
+      acked: (t, rtt, at) => {
+        const carrier = this.#live.get(t.carrier);
+        if (!carrier) return;
+        const e = carrier.estimate;
+        e.inflight -= t.bytes;
+        if (rtt !== null) e.addRtt(rtt);
+        e.addDelivery(at, t.bytes, t.sentAt, t.deliveredAtSend);
+      },
+      retired: (t) => {
+        const carrier = this.#live.get(t.carrier);
+        if (carrier) carrier.estimate.inflight -= t.bytes;
+      },
+    });
+    for (let i = 0; i < this.max; i++) this.#startDial(now, false);
+  }
+
+  /** Carriers live now. */
+  get liveCarriers(): number {
+    return this.#live.size;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Packets dropped because no carrier was live and the queue was full, or a carrier refused them for good. */
+  get droppedSend(): number {
+    return this.#droppedSend;
+  }
+
+  /** Segments reinjected after a carrier was dropped. */
+  get reinjected(): number {
+    return this.#reinjected;
+  }
+
+  /** Carriers dropped for not delivering (not counting those that closed). */
+  get lost(): number {
+    return this.#lost;
+  }
+
+  /** Figures of every live carrier, in the order they came up. */
+  carriers(now: number): CarrierSnapshot[] {
+    return [...this.#live.values()].map((c) => ({
+      carrier: c.id,
+      srtt: c.estimate.srtt,
+      rate: c.estimate.rate(now),
+      inflight: c.estimate.inflight,
+      delivered: c.estimate.delivered,
+      bufferedAmount: c.estimate.bufferedAmount,
+      packetsSent: c.packetsSent,
+      bytesSent: c.bytesSent,
+      packetsReceived: c.packetsReceived,
+    }));
+  }
+
+  handleInput(now: number, input: MultipathInput): void {
+    if (this.#closed) return;
+    this.#now = now;
+    switch (input.kind) {
+      case "send":
+        this.#send(now, input.packet);
+        return;
+      case "received":
+        this.#received(now, input.carrier, input.packet);
+        return;
+      case "buffered": {
+        const carrier = this.#live.get(input.carrier);
+        if (carrier) carrier.estimate.bufferedAmount = input.bytes;
+        return;
+      }
+      case "up":
+        this.#up(now, input.carrier);
+        return;
+      case "dialfailed":
+        this.#dialFailed(now, input.carrier, input.error);
+        return;
+      case "down":
+        this.#drop(now, input.carrier, input.reason, null);
+        return;
+      case "refused":
+        this.#drop(now, input.carrier, input.reason, input.packet);
+        return;
+      case "close":
+        this.#close(input.error);
+        return;
+    }
+  }
+
+  handleTimeout(now: number): void {
+    if (this.#closed) return;
+    this.#now = now;
+    this.#checkLoss(now);
+    this.#maybeDial(now);
+    if (this.#idlePadding) {
+      const { idleMs, minBytes, maxBytes } = this.#idlePadding;
+      for (const carrier of this.#live.values()) {
+        if (now - carrier.estimate.lastSendAt < idleMs) continue;
+        carrier.estimate.lastSendAt = now;
+        const padding = minBytes + Math.floor(this.#random() * (maxBytes - minBytes + 1));
+        this.#transmits.push({ carrier: carrier.id, padding });
+      }
+    }
+  }
+
+  pollTransmit(): MultipathTransmit | null {
+    if (this.#transmitHead >= this.#transmits.length) {
+      if (this.#transmitHead > 0) {
+        this.#transmits = [];
+        this.#transmitHead = 0;
+      }
+      return null;
+    }
+    const transmit = this.#transmits[this.#transmitHead];
+    this.#transmits[this.#transmitHead++] = undefined as unknown as MultipathTransmit;
+    return transmit;
+  }
+
+  pollEvent(): MultipathEvent | null {
+    return this.#events.shift() ?? null;
+  }
+
+  /** When handleTimeout next has something to do; Infinity when nothing is pending. */
+  pollTimeout(): number {
+    if (this.#closed) return Infinity;
+    const now = this.#now;
+    let next = Infinity;
+    if (this.#wantsDial()) next = this.#dialDueAt();
+    if (this.#live.size >= 2) {
+      for (const carrier of this.#live.values()) {
+        const e = carrier.estimate;
+        const t = this.#tracker.oldest(carrier.id);
+        if (t && e.lastAckedSentAt < t.sentAt) {
+          next = Math.min(next, future(now, t.sentAt + this.#lossTimeout(e, 2 * this.#lossMin)));
+        }
+        if (e.othersReceivingSince !== null) {
+          next = Math.min(next, future(now, e.othersReceivingSince + this.#lossTimeout(e)));
+        }
+      }
+    }
+    if (this.#idlePadding) {
+      for (const carrier of this.#live.values()) {
+        next = Math.min(next, carrier.estimate.lastSendAt + this.#idlePadding.idleMs);
+      }
+    }
+    return next;
+  }
+
+  #send(now: number, packet: Uint8Array): void {
+    const carrier = this.#choose(now, pushBytes(packet));
+    if (carrier === null) {
+      if (this.#pending.length >= this.#queueSize) this.#droppedSend++;
+      else this.#pending.push(packet);
+      return;
+    }
+    this.#transmit(now, carrier, packet);
+  }
+
+  #transmit(now: number, carrier: Carrier, packet: Uint8Array): void {
+    const e = carrier.estimate;
+    const bytes = this.#tracker.onSend(carrier.id, packet, now, e.delivered);
+    e.inflight += bytes;
+    e.lastSendAt = now;
+    carrier.packetsSent++;
+    carrier.bytesSent += bytes;
+    this.#transmits.push({ carrier: carrier.id, packet });
+  }
+
+  #received(now: number, id: number, packet: Uint8Array): void {
+    const carrier = this.#live.get(id);
+    if (!carrier) return; // a late packet from a dropped carrier: the adapter still delivers it
+    this.#tracker.onReceive(packet, now);
+    carrier.packetsReceived++;
+    this.#receives++;
+    const e = carrier.estimate;
+    e.lastReceiveAt = now;
+    e.receivesAtLast = this.#receives;
+    e.othersReceivingSince = null;
+    for (const other of this.#live.values()) {
+      if (other !== carrier && other.estimate.othersReceivingSince === null) {
+        other.estimate.othersReceivingSince = now;
+      }
+    }
+    if (this.#live.size >= 2) this.#checkLoss(now);
+  }
+
+  /** The carrier for a packet with `bytes` of PUSH payload; null when none is live. */
+  #choose(now: number, bytes: number): Carrier | null {
+    if (this.#live.size <= 1) return this.#live.values().next().value ?? null;
+    let candidates = [...this.#live.values()].filter((c) => !this.#isSuspect(now, c));
+    if (candidates.length === 0) candidates = [...this.#live.values()];
+    if (bytes === 0) return candidates[this.#roundRobin++ % candidates.length];
+    let priorRate = 0;
+    let priorRtt = Infinity;
+    for (const c of this.#live.values()) {
+      priorRate = Math.max(priorRate, c.estimate.rate(now));
+      if (c.estimate.srtt > 0) priorRtt = Math.min(priorRtt, c.estimate.srtt);
+    }
+    if (priorRate === 0) priorRate = DEFAULT_RATE_BYTES_PER_MS;
+    if (priorRtt === Infinity) priorRtt = DEFAULT_RTT_MS;
+    let best: Carrier | null = null;
+    let bestCost = Infinity;
+    for (const c of candidates) {
+      const e = c.estimate;
+      const rate = e.rate(now) || priorRate;
+      const srtt = e.srtt || priorRtt;
+      const bdp = e.minRtt === Infinity ? 0 : rate * e.minRtt;
+      const queued = Math.max(e.bufferedAmount, e.inflight - bdp);
+      const cost = (queued + bytes) / rate + srtt / 2;
+      if (cost < bestCost) {
+        best = c;
+        bestCost = cost;
+      }
+    }
+    return best;
+  }
+
+  /** Nothing sent on it since its oldest outstanding segment has been acknowledged, for longer than its RTO. */
+  #isSuspect(now: number, carrier: Carrier): boolean {
+    const t = this.#tracker.oldest(carrier.id);
+    if (!t) return false;
+    const e = carrier.estimate;
+    if (e.lastAckedSentAt >= t.sentAt) return false;
+    return now - t.sentAt > Math.max(SUSPECT_MIN_MS, e.rto(this.#referenceRtt() * 2));
+  }
+
+  #referenceRtt(): number {
+    let best = Infinity;
+    for (const c of this.#live.values()) if (c.estimate.srtt > 0) best = Math.min(best, c.estimate.srtt);
+    return best === Infinity ? DEFAULT_RTT_MS : best;
+  }
+
+  /** `unmeasured`: the timeout for a carrier with no RTT sample yet (a slow new proxy is not lost). */
+  #lossTimeout(e: CarrierEstimate, unmeasured = this.#lossMin): number {
+    if (e.srtt === 0) return unmeasured;
+    const timeout = Math.max(LOSS_RTTS * e.srtt, e.rto(0));
+    return Math.min(this.#lossMax, Math.max(this.#lossMin, timeout));
+  }
+
+  #checkLoss(now: number): void {
+    if (this.#live.size < 2) return;
+    for (const carrier of [...this.#live.values()]) {
+      if (this.#live.size < 2) return;
+      const reason = this.#lossReason(now, carrier);
+      if (reason) {
+        this.#lost++;
+        this.#drop(now, carrier.id, new CarrierLostError(reason), null);
+      }
+    }
+  }
+
+  #lossReason(now: number, carrier: Carrier): string | null {
+    const e = carrier.estimate;
+    const timeout = this.#lossTimeout(e);
+    const t = this.#tracker.oldest(carrier.id);
+    if (t && e.lastAckedSentAt < t.sentAt && now - t.sentAt >= this.#lossTimeout(e, 2 * this.#lossMin)) {
+      for (const other of this.#live.values()) {
+        if (other !== carrier && other.estimate.lastAckedSentAt > t.sentAt) {
+          return `nothing it carried was acknowledged for ${
+            Math.round(now - t.sentAt)
+          } ms while others delivered`;
+        }
+      }
+    }
+    if (
+      e.othersReceivingSince !== null && now - e.othersReceivingSince >= timeout &&
+      this.#receives - e.receivesAtLast >= LOSS_MIN_OTHER_RECEIVES
+    ) {
+      return `nothing received on it for ${Math.round(now - e.lastReceiveAt)} ms while others received`;
+    }
+    return null;
+  }
+
+  #up(now: number, id: number): void {
+    if (!this.#dialing.delete(id)) return;
+    this.#dialFailures = 0;
+    const carrier: Carrier = {
+      id,
+      estimate: new CarrierEstimate(now),
+      packetsSent: 0,
+      bytesSent: 0,
+      packetsReceived: 0,
+    };
+    // Receives so far count as before its first one: its silence is measured from now.
+    carrier.estimate.receivesAtLast = this.#receives;
+    this.#live.set(id, carrier);
+    this.#events.push({ kind: "up", carrier: id });
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const packet of pending) this.#send(now, packet);
+  }
+
+  #dialFailed(now: number, id: number, error: Error): void {
+    if (!this.#dialing.delete(id)) return;
+    if (this.#live.size === 0 && this.#dialing.size === 0) {
+      this.#close(error);
+      return;
+    }
+    this.#dialFailures++;
+    const backoff = Math.min(DIAL_RETRY_MAX_MS, DIAL_RETRY_MIN_MS * 2 ** (this.#dialFailures - 1));
+    this.#retryAt = now + Math.max(backoff, this.#minRedialIntervalMs);
+    this.#events.push({ kind: "dialerror", attempt: id, error, retryAt: this.#retryAt });
+  }
+
+  /** Takes `id` out; `refused` (a packet its write refused) goes elsewhere first, then its orphans are reinjected. */
+  #drop(now: number, id: number, reason: Error, refused: Uint8Array | null): void {
+    const carrier = this.#live.get(id);
+    if (!carrier) {
+      if (refused) this.#send(now, refused); // already dropped: just resend
+      return;
+    }
+    this.#live.delete(id);
+    this.#events.push({ kind: "down", carrier: id, reason });
+    if (refused) this.#send(now, refused);
+    const orphans = this.#tracker.removeCarrier(id);
+    // With no other carrier the orphans would only wait in the queue with a stale ts: leave them to KCP.
+    if (this.#live.size > 0) this.#reinject(now, orphans.slice(0, REINJECT_MAX_SEGMENTS));
+    // The replacement is dialed from handleTimeout (pollTimeout says when), so a carrier that dies at once
+    // cannot redial in a loop that never yields.
+  }
+
+  #reinject(now: number, orphans: Transmission[]): void {
+    for (const t of orphans) {
+      const length = SEGMENT_HEADER_SIZE + t.bytes;
+      const segment = t.packet.slice(t.offset, t.offset + length);
+      writeU32(segment, 8, (readU32(segment, 8) + Math.round(now - t.sentAt)) >>> 0);
+      const carrier = this.#choose(now, t.bytes);
+      if (carrier === null) return;
+      this.#reinjected++;
+      this.#transmit(now, carrier, segment);
+    }
+  }
+
+  #wantsDial(): boolean {
+    return this.#live.size + this.#dialing.size < this.max;
+  }
+
+  #dialDueAt(): number {
+    return Math.max(this.#lastDialStart + this.#minRedialIntervalMs, this.#retryAt);
+  }
+
+  #maybeDial(now: number): void {
+    while (!this.#closed && this.#wantsDial() && this.#dialDueAt() <= now) this.#startDial(now, true);
+  }
+
+  #startDial(now: number, replacement: boolean): void {
+    const attempt = this.#nextAttempt++;
+    this.#dialing.add(attempt);
+    this.#lastDialStart = now;
+    this.#events.push({ kind: "dial", attempt, replacement });
+  }
+
+  #close(error: Error | null): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const id of this.#live.keys()) this.#tracker.removeCarrier(id);
+    this.#live.clear();
+    this.#dialing.clear();
+    this.#pending = [];
+    this.#transmits = [];
+    this.#transmitHead = 0;
+    this.#events.push({ kind: "close", error });
+  }
+}
+
+/** `at` if it is still to come, else Infinity: a deadline already past waits for an input to be checked again. */
+function future(now: number, at: number): number {
+  return at > now ? at : Infinity;
+}
