@@ -48,10 +48,16 @@ export class CarrierEstimate {
   srtt = 0;
   rttvar = 0;
   minRtt = Infinity;
-  /** Payload bytes acknowledged so far (the rate samples' counter). */
+  /** Bytes of every packet sent on it. */
+  sentTotal = 0;
+  /**
+   * `sentTotal` just after the latest-sent transmission that was acknowledged:
+   * the carrier is first-in first-out, so everything sent before it has left
+   * the carrier (delivered or lost). Also the delivery-rate counter.
+   */
+  ackedThrough = 0;
+  /** Payload bytes acknowledged on it. */
   delivered = 0;
-  /** Payload bytes sent on this carrier and still outstanding. */
-  inflight = 0;
   /** The carrier's own report of bytes waiting to leave it, when it makes one. */
   bufferedAmount = 0;
   /** When it came up, last received a packet, and the `sentAt` of the latest-sent transmission acknowledged. */
@@ -60,8 +66,12 @@ export class CarrierEstimate {
   lastAckedSentAt = -Infinity;
   /** Packets received on every carrier before this one's last receive (see MultipathScheduler's loss rules). */
   receivesAtLast = 0;
-  /** First time another carrier received after this one's last receive; null until then. */
-  othersReceivingSince: number | null = null;
+  /**
+   * The peer's clock (the ts of its PUSH segments, u32 ms) at the latest PUSH
+   * received on this carrier; before the first, the latest seen on any carrier
+   * when this one came up (or after, if none had been seen). Null until known.
+   */
+  peerTs: number | null = null;
   /** When it last sent anything (for idle padding). */
   lastSendAt: number;
   readonly #rate = new WindowedMax(RATE_WINDOW_MS);
@@ -82,12 +92,28 @@ export class CarrierEstimate {
     this.srtt += (rtt - this.srtt) / 8;
   }
 
-  /** A transmission sent at `sentAt` (when `delivered` was `deliveredAtSend`) of `bytes` was acknowledged at `now`. */
-  addDelivery(now: number, bytes: number, sentAt: number, deliveredAtSend: number): void {
+  /** Bytes sent and not known to have left the carrier (its pipe). */
+  get inflight(): number {
+    return this.sentTotal - this.ackedThrough;
+  }
+
+  /**
+   * A transmission of `bytes` payload, sent at `sentAt` when `ackedThrough` was
+   * `ackedThroughAtSend` and that took `sentTotal` to `sentThrough`, was
+   * acknowledged at `now`. The rate sample is BBR's: what left the carrier
+   * between its send and its ACK, over that time.
+   */
+  addDelivery(now: number, bytes: number, sentAt: number, sentThrough: number, ackedThroughAtSend: number): void {
     this.delivered += bytes;
     if (sentAt > this.lastAckedSentAt) this.lastAckedSentAt = sentAt;
+    if (sentThrough > this.ackedThrough) this.ackedThrough = sentThrough;
     const interval = now - sentAt;
-    if (interval > 0) this.#rate.update(now, (this.delivered - deliveredAtSend) / interval);
+    if (interval > 0) this.#rate.update(now, (this.ackedThrough - ackedThroughAtSend) / interval);
+  }
+
+  /** Forgets what is in the pipe (nothing is outstanding any more and it has been quiet). */
+  emptyPipe(): void {
+    this.ackedThrough = this.sentTotal;
   }
 
   /** Delivery rate in bytes per ms (windowed maximum); 0 while unmeasured. */

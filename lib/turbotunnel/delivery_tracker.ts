@@ -31,13 +31,20 @@ export interface Transmission {
   /** Payload bytes. */
   bytes: number;
   sentAt: number;
-  /** The carrier's `delivered` counter when this copy was sent (for rate samples). */
-  deliveredAtSend: number;
+  /** The carrier's sentTotal after this copy, and its ackedThrough when it was sent (carrier_estimate.ts). */
+  sentThrough: number;
+  ackedThroughAtSend: number;
   /** The packet it went out in, and where the segment sits in it (for reinjection). */
   packet: Uint8Array;
   offset: number;
   /** Acknowledged, superseded or forgotten: no longer outstanding. */
   done: boolean;
+}
+
+/** A carrier's byte counters when a packet is sent (see carrier_estimate.ts). */
+export interface SendCounters {
+  readonly sentTotal: number;
+  readonly ackedThrough: number;
 }
 
 /** What the tracker reports. */
@@ -90,17 +97,17 @@ export class DeliveryTracker {
 
   /**
    * Records the PUSH segments of `packet`, sent on `carrier` at `now`; returns
-   * their payload bytes (0 for a packet of ACKs and probes only).
-   * `deliveredAtSend` is the carrier's delivered counter now.
+   * their payload bytes (0 for a packet of ACKs and probes only). `counters`
+   * are the carrier's sentTotal (this packet included) and ackedThrough.
    */
-  onSend(carrier: number, packet: Uint8Array, now: number, deliveredAtSend: number): number {
+  onSend(carrier: number, packet: Uint8Array, now: number, counters: SendCounters): number {
     let bytes = 0;
     for (let offset = 0; packet.length - offset >= SEGMENT_HEADER_SIZE;) {
       const len = readU32(packet, offset + 20);
       const end = offset + SEGMENT_HEADER_SIZE + len;
       if (end > packet.length) break;
       if (packet[offset + 4] === CMD_PUSH) {
-        this.#record(carrier, packet, offset, len, now, deliveredAtSend);
+        this.#record(carrier, packet, offset, len, now, counters);
         bytes += len;
       }
       offset = end;
@@ -108,14 +115,13 @@ export class DeliveryTracker {
     return bytes;
   }
 
-  /** Records one copy of the PUSH segment at `offset` of `packet` (also for a reinjected copy). */
-  record(carrier: number, packet: Uint8Array, offset: number, now: number, deliveredAtSend: number): void {
-    this.#record(carrier, packet, offset, readU32(packet, offset + 20), now, deliveredAtSend);
-  }
-
-  /** Credits what the ACKs and una of an incoming `packet` acknowledge. */
-  onReceive(packet: Uint8Array, now: number): void {
+  /**
+   * Credits what the ACKs and una of an incoming `packet` acknowledge; returns
+   * the latest ts of its PUSH segments (the peer's clock), or null if it has none.
+   */
+  onReceive(packet: Uint8Array, now: number): number | null {
     let una: number | null = null;
+    let pushTs: number | null = null;
     for (let offset = 0; packet.length - offset >= SEGMENT_HEADER_SIZE;) {
       const len = readU32(packet, offset + 20);
       const end = offset + SEGMENT_HEADER_SIZE + len;
@@ -123,10 +129,20 @@ export class DeliveryTracker {
       const cmd = packet[offset + 4];
       if (!isKnownCommand(cmd)) break; // not KCP: stop, as kcp-go's Input does
       una = readU32(packet, offset + 16);
-      if (cmd === CMD_ACK) this.#ack(readU32(packet, offset + 12), readU32(packet, offset + 8), now);
+      const ts = readU32(packet, offset + 8);
+      if (cmd === CMD_ACK) this.#ack(readU32(packet, offset + 12), ts, now);
+      else if (cmd === CMD_PUSH && (pushTs === null || timediff(ts, pushTs) > 0)) pushTs = ts;
       offset = end;
     }
     if (una !== null) this.#advanceUna(una, now);
+    return pushTs;
+  }
+
+  /** The latest copy of `sn`, if it is still outstanding. */
+  latest(sn: number): Transmission | undefined {
+    const copies = this.#bySn.get(sn);
+    const t = copies?.[copies.length - 1];
+    return t && !t.done ? t : undefined;
   }
 
   /** The oldest outstanding transmission of `carrier`. */
@@ -158,7 +174,7 @@ export class DeliveryTracker {
     offset: number,
     bytes: number,
     now: number,
-    deliveredAtSend: number,
+    counters: SendCounters,
   ): void {
     const sn = readU32(packet, offset + 12);
     const t: Transmission = {
@@ -167,7 +183,8 @@ export class DeliveryTracker {
       ts: readU32(packet, offset + 8),
       bytes,
       sentAt: now,
-      deliveredAtSend,
+      sentThrough: counters.sentTotal,
+      ackedThroughAtSend: counters.ackedThrough,
       packet,
       offset,
       done: false,

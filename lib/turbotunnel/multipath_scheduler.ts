@@ -9,13 +9,22 @@
  * Verbs: `handleInput(now, input)`, `handleTimeout(now)`, then drain
  * `pollTransmit()` and `pollEvent()` until null, and wake at `pollTimeout()`.
  *
- * Striping. A packet with PUSH segments goes to the carrier where it is
- * expected to arrive first: cost = (queued + bytes) / rate + srtt / 2, where
+ * Striping. A packet with PUSH segments goes to the carrier, among those with
+ * room in their window (WINDOW_GAIN × delivery rate × min RTT unacknowledged,
+ * at least MIN_WINDOW_BYTES), where it is expected to arrive first: cost = (queued + bytes) / rate + srtt / 2, where
  * rate is the carrier's measured delivery rate, queued is the larger of its
  * reported bufferedAmount and what it holds beyond its bandwidth-delay product
  * (inflight − rate·minRtt). A slow carrier so gets a packet only when the fast
  * ones are that much backed up, and nothing ever waits for it. A packet of
- * ACKs only goes round-robin, so that most ACKs get through while a dead
+ * While no carrier has room, packets wait (at most HOLD_MAX_PACKETS) and go as
+ * ACKs open room, retransmissions and reinjected copies ahead of new data: KCP runs without congestion control, and without this
+ * its bursts would fill a slow carrier's queue as much as a fast one's. (With a
+ * single live carrier there is nothing to choose and packets pass straight
+ * through, as in RedialPacketConn.) KCP has one RTO for all carriers, so with
+ * `max` > 1 a retransmission of a segment whose copy is still waiting here, or
+ * is on a live carrier for less than that carrier's own RTO, is not sent
+ * (counted in `suppressed`). A packet of
+ * ACKs only goes round-robin, never waiting, so that most ACKs get through while a dead
  * carrier is not yet found out. A suspect carrier (nothing sent on it since its
  * oldest outstanding segment was acknowledged, for longer than its RTO) gets
  * nothing while another is not suspect.
@@ -25,7 +34,9 @@
  * when its oldest outstanding segment, and everything sent on it since, has
  * gone unacknowledged for the loss timeout while segments sent later on
  * another carrier were acknowledged; or when it received nothing for the loss
- * timeout while the others received LOSS_MIN_OTHER_RECEIVES packets. Loss
+ * timeout while the peer went on sending on the others for as long, by the
+ * peer's own clock (the ts of its PUSH segments), and they received
+ * LOSS_MIN_OTHER_RECEIVES packets. Loss
  * timeout: LOSS_RTTS × its srtt (at least its RTO), within
  * [lossTimeoutMinMs, lossTimeoutMaxMs]; before its first RTT sample,
  * lossTimeoutMinMs for silence and twice that for unacknowledged data (a slow
@@ -45,8 +56,8 @@
  * sequence numbers; a drop reinjects at most REINJECT_MAX_SEGMENTS.
  */
 
-import { SEGMENT_HEADER_SIZE } from "../kcp/segment.ts";
-import { readU32, writeU32 } from "../kcp/u32.ts";
+import { CMD_PUSH, SEGMENT_HEADER_SIZE } from "../kcp/segment.ts";
+import { readU32, timediff, writeU32 } from "../kcp/u32.ts";
 import { CarrierEstimate } from "./carrier_estimate.ts";
 import { DeliveryTracker, pushBytes, type Transmission } from "./delivery_tracker.ts";
 
@@ -70,6 +81,13 @@ const DEFAULT_RTT_MS = 200;
 const DEFAULT_RATE_BYTES_PER_MS = 100;
 /** Segments reinjected at most when a carrier is dropped (oldest first). */
 export const REINJECT_MAX_SEGMENTS = 1024;
+/** A carrier's window: this many bandwidth-delay products (BBR's cwnd gain), at least MIN_WINDOW_BYTES. */
+export const WINDOW_GAIN = 2;
+export const MIN_WINDOW_BYTES = 16 * 1024;
+/** While packets are held for want of room, how often the carriers' room is looked at again, ms. */
+const HOLD_RECHECK_MS = 10;
+/** Packets held at most while carriers are live but full (~5.7 MB of full segments: KCP's 4 MiB send bound, with room for retransmissions). */
+export const HOLD_MAX_PACKETS = 4096;
 const DIAL_RETRY_MIN_MS = 1000;
 const DIAL_RETRY_MAX_MS = 30_000;
 
@@ -163,12 +181,22 @@ export class MultipathScheduler {
   #transmits: MultipathTransmit[] = [];
   #transmitHead = 0;
   #events: MultipathEvent[] = [];
-  #pending: Uint8Array[] = [];
+  /** Packets waiting for a carrier: none is live, or (with several) none has room. */
+  #held: Uint8Array[] = [];
+  /** Held reinjected copies (known lost with their carrier): they go first. */
+  #urgent: Uint8Array[] = [];
+  /** The sn of each held packet that is a single PUSH segment. */
+  readonly #heldSns = new Set<number>();
+  /** Sns of packets held among new data whose urgent copy went first: skipped when their turn comes. */
+  readonly #skipSns = new Set<number>();
+  #suppressed = 0;
   #nextAttempt = 0;
   #lastDialStart = -Infinity;
   #retryAt = -Infinity;
   #dialFailures = 0;
   #receives = 0;
+  /** The latest ts of the peer's PUSH segments, on any carrier (u32 ms of the peer's clock). */
+  #peerTs: number | null = null;
   #roundRobin = 0;
   #closed = false;
   /** The time of the latest input or timeout. */
@@ -194,14 +222,11 @@ export class MultipathScheduler {
         const carrier = this.#live.get(t.carrier);
         if (!carrier) return;
         const e = carrier.estimate;
-        e.inflight -= t.bytes;
         if (rtt !== null) e.addRtt(rtt);
-        e.addDelivery(at, t.bytes, t.sentAt, t.deliveredAtSend);
+        e.addDelivery(at, t.bytes, t.sentAt, t.sentThrough, t.ackedThroughAtSend);
       },
-      retired: (t) => {
-        const carrier = this.#live.get(t.carrier);
-        if (carrier) carrier.estimate.inflight -= t.bytes;
-      },
+      // A copy no longer awaited may still sit in its carrier: the pipe forgets it only when a later one is acked.
+      retired: () => {},
     });
     for (let i = 0; i < this.max; i++) this.#startDial(now, false);
   }
@@ -218,6 +243,11 @@ export class MultipathScheduler {
   /** Packets dropped because no carrier was live and the queue was full, or a carrier refused them for good. */
   get droppedSend(): number {
     return this.#droppedSend;
+  }
+
+  /** KCP retransmissions not sent: the previous copy was still waiting here, or on its way on a live carrier. */
+  get suppressed(): number {
+    return this.#suppressed;
   }
 
   /** Segments reinjected after a carrier was dropped. */
@@ -282,6 +312,7 @@ export class MultipathScheduler {
     if (this.#closed) return;
     this.#now = now;
     this.#checkLoss(now);
+    this.#release(now);
     this.#maybeDial(now);
     if (this.#idlePadding) {
       const { idleMs, minBytes, maxBytes } = this.#idlePadding;
@@ -317,16 +348,17 @@ export class MultipathScheduler {
     const now = this.#now;
     let next = Infinity;
     if (this.#wantsDial()) next = this.#dialDueAt();
+    if (this.#held.length + this.#urgent.length > 0 && this.#live.size > 1) {
+      next = Math.min(next, now + HOLD_RECHECK_MS);
+    }
     if (this.#live.size >= 2) {
       for (const carrier of this.#live.values()) {
         const e = carrier.estimate;
         const t = this.#tracker.oldest(carrier.id);
-        if (t && e.lastAckedSentAt < t.sentAt) {
+        if (t && e.ackedThrough < t.sentThrough) {
           next = Math.min(next, future(now, t.sentAt + this.#lossTimeout(e, 2 * this.#lossMin)));
         }
-        if (e.othersReceivingSince !== null) {
-          next = Math.min(next, future(now, e.othersReceivingSince + this.#lossTimeout(e)));
-        }
+
       }
     }
     if (this.#idlePadding) {
@@ -337,20 +369,85 @@ export class MultipathScheduler {
     return next;
   }
 
-  #send(now: number, packet: Uint8Array): void {
-    const carrier = this.#choose(now, pushBytes(packet));
-    if (carrier === null) {
-      if (this.#pending.length >= this.#queueSize) this.#droppedSend++;
-      else this.#pending.push(packet);
+  #send(now: number, packet: Uint8Array, urgent = false): void {
+    const sn = soloPushSn(packet);
+    if (sn !== null && !urgent && this.max > 1) {
+      const last = this.#tracker.latest(sn);
+      const carrier = last && this.#live.get(last.carrier);
+      if (last && carrier && now - last.sentAt < this.#inFlightTime(carrier.estimate)) {
+        // KCP's one RTO spans carriers of different RTTs: its copy is still on its way on a live carrier.
+        this.#suppressed++;
+        return;
+      }
+      // Its copy was on a carrier now gone, or is overdue there: a true retransmission goes ahead of new data.
+      if (last) urgent = true;
+    }
+    if (this.#held.length + this.#urgent.length > 0 && this.#live.size > 1) {
+      this.#hold(packet, sn, urgent); // behind the others of its kind: KCP's order is kept
+      this.#release(now);
       return;
     }
+    if (!this.#trySend(now, packet)) this.#hold(packet, sn, urgent);
+  }
+
+  /** How long a segment may take on `e` before it counts as overdue there: its RTO. */
+  #inFlightTime(e: CarrierEstimate): number {
+    return Math.max(SUSPECT_MIN_MS, e.rto(this.#referenceRtt() * 2));
+  }
+
+  /** Sends `packet` now if a carrier can take it: the only one, or one with room in its window. */
+  #trySend(now: number, packet: Uint8Array): boolean {
+    if (this.#live.size === 0) return false;
+    const bytes = pushBytes(packet);
+    const carrier = this.#live.size === 1 ? this.#live.values().next().value! : this.#choose(now, bytes);
+    if (carrier === null) return false;
     this.#transmit(now, carrier, packet);
+    return true;
+  }
+
+  #hold(packet: Uint8Array, sn: number | null, urgent: boolean): void {
+    // While no carrier is live, the queue of RedialPacketConn; while carriers are only full, room for KCP's bursts.
+    const bound = this.#live.size === 0 ? this.#queueSize : Math.max(this.#queueSize, HOLD_MAX_PACKETS);
+    if (sn !== null && this.#heldSns.has(sn)) {
+      if (!urgent) {
+        // KCP's timer fired for a segment still waiting here: the copy ahead carries the same bytes.
+        this.#suppressed++;
+        return;
+      }
+      this.#skipSns.add(sn); // the copy waiting among new data is not sent when its turn comes
+    }
+    if (this.#held.length + this.#urgent.length >= bound) {
+      this.#droppedSend++;
+      return;
+    }
+    (urgent ? this.#urgent : this.#held).push(packet);
+    if (sn !== null) this.#heldSns.add(sn);
+  }
+
+  /** Sends held packets, urgent ones first, each kind in order, while carriers have room. */
+  #release(now: number): void {
+    while (this.#urgent.length > 0 && this.#trySend(now, this.#urgent[0])) {
+      const sn = soloPushSn(this.#urgent.shift()!);
+      if (sn !== null && !this.#skipSns.has(sn)) this.#heldSns.delete(sn);
+    }
+    if (this.#urgent.length > 0) return;
+    while (this.#held.length > 0) {
+      const sn = soloPushSn(this.#held[0]);
+      if (sn !== null && this.#skipSns.delete(sn)) {
+        this.#held.shift();
+        this.#heldSns.delete(sn);
+        continue;
+      }
+      if (!this.#trySend(now, this.#held[0])) return;
+      this.#held.shift();
+      if (sn !== null) this.#heldSns.delete(sn);
+    }
   }
 
   #transmit(now: number, carrier: Carrier, packet: Uint8Array): void {
     const e = carrier.estimate;
-    const bytes = this.#tracker.onSend(carrier.id, packet, now, e.delivered);
-    e.inflight += bytes;
+    e.sentTotal += packet.length;
+    const bytes = this.#tracker.onSend(carrier.id, packet, now, e);
     e.lastSendAt = now;
     carrier.packetsSent++;
     carrier.bytesSent += bytes;
@@ -360,24 +457,30 @@ export class MultipathScheduler {
   #received(now: number, id: number, packet: Uint8Array): void {
     const carrier = this.#live.get(id);
     if (!carrier) return; // a late packet from a dropped carrier: the adapter still delivers it
-    this.#tracker.onReceive(packet, now);
+    const pushTs = this.#tracker.onReceive(packet, now);
     carrier.packetsReceived++;
     this.#receives++;
     const e = carrier.estimate;
     e.lastReceiveAt = now;
     e.receivesAtLast = this.#receives;
-    e.othersReceivingSince = null;
-    for (const other of this.#live.values()) {
-      if (other !== carrier && other.estimate.othersReceivingSince === null) {
-        other.estimate.othersReceivingSince = now;
-      }
+    if (pushTs !== null) {
+      if (e.peerTs === null || timediff(pushTs, e.peerTs) > 0) e.peerTs = pushTs;
+      if (this.#peerTs === null || timediff(pushTs, this.#peerTs) > 0) this.#peerTs = pushTs;
+      for (const other of this.#live.values()) other.estimate.peerTs ??= pushTs;
     }
-    if (this.#live.size >= 2) this.#checkLoss(now);
+    if (this.#live.size >= 2) {
+      this.#checkLoss(now);
+      this.#release(now);
+    }
   }
 
-  /** The carrier for a packet with `bytes` of PUSH payload; null when none is live. */
+  /**
+   * The carrier for a packet with `bytes` of PUSH payload (two or more live):
+   * round-robin for a packet of ACKs only; else, among those with room in
+   * their window (not suspect, unless all are), the one where it arrives first.
+   * Null when none has room.
+   */
   #choose(now: number, bytes: number): Carrier | null {
-    if (this.#live.size <= 1) return this.#live.values().next().value ?? null;
     let candidates = [...this.#live.values()].filter((c) => !this.#isSuspect(now, c));
     if (candidates.length === 0) candidates = [...this.#live.values()];
     if (bytes === 0) return candidates[this.#roundRobin++ % candidates.length];
@@ -393,7 +496,13 @@ export class MultipathScheduler {
     let bestCost = Infinity;
     for (const c of candidates) {
       const e = c.estimate;
-      const rate = e.rate(now) || priorRate;
+      const measured = e.rate(now);
+      // Nothing awaited on it and quiet for an RTO: what the pipe held was lost or is out.
+      if (e.inflight > 0 && this.#tracker.oldest(c.id) === undefined && now - e.lastSendAt > e.rto(priorRtt * 2)) {
+        e.emptyPipe();
+      }
+      if (e.inflight > 0 && e.inflight + bytes > this.#window(e, measured)) continue;
+      const rate = measured || priorRate;
       const srtt = e.srtt || priorRtt;
       const bdp = e.minRtt === Infinity ? 0 : rate * e.minRtt;
       const queued = Math.max(e.bufferedAmount, e.inflight - bdp);
@@ -406,12 +515,18 @@ export class MultipathScheduler {
     return best;
   }
 
+  /** Bytes a carrier may hold unacknowledged: WINDOW_GAIN bandwidth-delay products, at least MIN_WINDOW_BYTES. */
+  #window(e: CarrierEstimate, rate: number): number {
+    if (rate === 0 || e.minRtt === Infinity) return MIN_WINDOW_BYTES;
+    return Math.max(MIN_WINDOW_BYTES, WINDOW_GAIN * rate * e.minRtt);
+  }
+
   /** Nothing sent on it since its oldest outstanding segment has been acknowledged, for longer than its RTO. */
   #isSuspect(now: number, carrier: Carrier): boolean {
     const t = this.#tracker.oldest(carrier.id);
     if (!t) return false;
     const e = carrier.estimate;
-    if (e.lastAckedSentAt >= t.sentAt) return false;
+    if (e.ackedThrough >= t.sentThrough) return false;
     return now - t.sentAt > Math.max(SUSPECT_MIN_MS, e.rto(this.#referenceRtt() * 2));
   }
 
@@ -444,7 +559,7 @@ export class MultipathScheduler {
     const e = carrier.estimate;
     const timeout = this.#lossTimeout(e);
     const t = this.#tracker.oldest(carrier.id);
-    if (t && e.lastAckedSentAt < t.sentAt && now - t.sentAt >= this.#lossTimeout(e, 2 * this.#lossMin)) {
+    if (t && e.ackedThrough < t.sentThrough && now - t.sentAt >= this.#lossTimeout(e, 2 * this.#lossMin)) {
       for (const other of this.#live.values()) {
         if (other !== carrier && other.estimate.lastAckedSentAt > t.sentAt) {
           return `nothing it carried was acknowledged for ${
@@ -453,11 +568,14 @@ export class MultipathScheduler {
         }
       }
     }
+    // The peer sends on whichever of the client's WebSockets is free: if it went on sending elsewhere for the
+    // loss timeout, by its own clock, while this one brought nothing, this one is gone. (Old packets draining
+    // from a slow carrier's queue do not count: their ts is not later.)
     if (
-      e.othersReceivingSince !== null && now - e.othersReceivingSince >= timeout &&
-      this.#receives - e.receivesAtLast >= LOSS_MIN_OTHER_RECEIVES
+      e.peerTs !== null && this.#peerTs !== null && timediff(this.#peerTs, e.peerTs) >= timeout &&
+      now - e.lastReceiveAt >= timeout && this.#receives - e.receivesAtLast >= LOSS_MIN_OTHER_RECEIVES
     ) {
-      return `nothing received on it for ${Math.round(now - e.lastReceiveAt)} ms while others received`;
+      return `nothing received on it for ${Math.round(now - e.lastReceiveAt)} ms while the peer sent on others`;
     }
     return null;
   }
@@ -472,13 +590,12 @@ export class MultipathScheduler {
       bytesSent: 0,
       packetsReceived: 0,
     };
-    // Receives so far count as before its first one: its silence is measured from now.
+    // Its silence is measured from now: receives so far, and the peer's clock now.
     carrier.estimate.receivesAtLast = this.#receives;
+    carrier.estimate.peerTs = this.#peerTs;
     this.#live.set(id, carrier);
     this.#events.push({ kind: "up", carrier: id });
-    const pending = this.#pending;
-    this.#pending = [];
-    for (const packet of pending) this.#send(now, packet);
+    this.#release(now);
   }
 
   #dialFailed(now: number, id: number, error: Error): void {
@@ -515,10 +632,8 @@ export class MultipathScheduler {
       const length = SEGMENT_HEADER_SIZE + t.bytes;
       const segment = t.packet.slice(t.offset, t.offset + length);
       writeU32(segment, 8, (readU32(segment, 8) + Math.round(now - t.sentAt)) >>> 0);
-      const carrier = this.#choose(now, t.bytes);
-      if (carrier === null) return;
       this.#reinjected++;
-      this.#transmit(now, carrier, segment);
+      this.#send(now, segment, true);
     }
   }
 
@@ -547,7 +662,10 @@ export class MultipathScheduler {
     for (const id of this.#live.keys()) this.#tracker.removeCarrier(id);
     this.#live.clear();
     this.#dialing.clear();
-    this.#pending = [];
+    this.#held = [];
+    this.#urgent = [];
+    this.#heldSns.clear();
+    this.#skipSns.clear();
     this.#transmits = [];
     this.#transmitHead = 0;
     this.#events.push({ kind: "close", error });
@@ -557,4 +675,11 @@ export class MultipathScheduler {
 /** `at` if it is still to come, else Infinity: a deadline already past waits for an input to be checked again. */
 function future(now: number, at: number): number {
   return at > now ? at : Infinity;
+}
+
+/** The sn of a packet that is exactly one PUSH segment (stream mode's usual packet), else null. */
+function soloPushSn(packet: Uint8Array): number | null {
+  if (packet.length < SEGMENT_HEADER_SIZE || packet[4] !== CMD_PUSH) return null;
+  if (SEGMENT_HEADER_SIZE + readU32(packet, 20) !== packet.length) return null;
+  return readU32(packet, 12);
 }
