@@ -11,6 +11,13 @@ export const RATE_WINDOW_MS = 2000;
 /** Buckets of the maximum filter (each RATE_WINDOW_MS / RATE_BUCKETS wide). */
 const RATE_BUCKETS = 4;
 
+/** What a transmission records of its carrier when it is sent, for its rate sample. */
+export interface RateSnapshot {
+  deliveredAtSend: number;
+  deliveredTimeAtSend: number;
+  firstSentAtSend: number;
+}
+
 /** A maximum over the last `windowMs`, kept as per-bucket maxima (bounded memory, O(1) update). */
 export class WindowedMax {
   readonly #bucketMs: number;
@@ -58,26 +65,37 @@ export class CarrierEstimate {
   ackedThrough = 0;
   /** Payload bytes acknowledged on it. */
   delivered = 0;
+  /** When the latest acknowledgment came, and when the transmission it acknowledged was sent (BBR's delivered_time, first_sent_time). */
+  deliveredTime: number;
+  firstSentTime: number;
   /** The carrier's own report of bytes waiting to leave it, when it makes one. */
   bufferedAmount = 0;
   /** When it came up, last received a packet, and the `sentAt` of the latest-sent transmission acknowledged. */
   readonly upAt: number;
   lastReceiveAt: number;
   lastAckedSentAt = -Infinity;
-  /** Packets received on every carrier before this one's last receive (see MultipathScheduler's loss rules). */
-  receivesAtLast = 0;
   /**
-   * The peer's clock (the ts of its PUSH segments, u32 ms) at the latest PUSH
-   * received on this carrier; before the first, the latest seen on any carrier
-   * when this one came up (or after, if none had been seen). Null until known.
+   * The peer's clock (the ts of its PUSH segments, u32 ms) on the first PUSH,
+   * sent after this carrier's latest, received on another carrier since this
+   * one last received anything (or came up); null until then. How far the peer's clock has gone on from it
+   * is how long the peer kept sending elsewhere while this one was silent.
    */
-  peerTs: number | null = null;
+  othersFirstPeerTs: number | null = null;
+  /** PUSH packets received on other carriers since then that the peer sent after this one's latest (fresher news). */
+  othersFresh = 0;
+  /** The peer's clock on the latest PUSH received on this carrier; null before the first. */
+  lastPeerTs: number | null = null;
   /** When it last sent anything (for idle padding). */
   lastSendAt: number;
   readonly #rate = new WindowedMax(RATE_WINDOW_MS);
 
   constructor(now: number) {
-    this.upAt = this.lastReceiveAt = this.lastSendAt = now;
+    this.upAt =
+      this.lastReceiveAt =
+      this.lastSendAt =
+      this.deliveredTime =
+      this.firstSentTime =
+        now;
   }
 
   /** One RTT sample in ms (RFC 6298 gains). */
@@ -92,28 +110,37 @@ export class CarrierEstimate {
     this.srtt += (rtt - this.srtt) / 8;
   }
 
+  /** `sentTotal` when the pipe was last taken for empty without an ACK saying so (see emptyPipe). */
+  #pipeFloor = 0;
+
   /** Bytes sent and not known to have left the carrier (its pipe). */
   get inflight(): number {
-    return this.sentTotal - this.ackedThrough;
+    return this.sentTotal - Math.max(this.ackedThrough, this.#pipeFloor);
   }
 
   /**
-   * A transmission of `bytes` payload, sent at `sentAt` when `ackedThrough` was
-   * `ackedThroughAtSend` and that took `sentTotal` to `sentThrough`, was
-   * acknowledged at `now`. The rate sample is BBR's: what left the carrier
-   * between its send and its ACK, over that time.
+   * Transmission `t` (of `bytes` payload) was acknowledged at `now`. The rate
+   * sample is BBR's: payload acknowledged since `t` was sent, over the longer
+   * of the send and the ACK intervals (which guards against ACKs arriving in a
+   * burst), and only over at least one min RTT. What was acknowledged counts,
+   * not what left the carrier: one that drops at its queue's bound is no
+   * faster for it.
    */
-  addDelivery(now: number, bytes: number, sentAt: number, sentThrough: number, ackedThroughAtSend: number): void {
+  addDelivery(now: number, bytes: number, t: RateSnapshot & { sentAt: number; sentThrough: number }): void {
     this.delivered += bytes;
-    if (sentAt > this.lastAckedSentAt) this.lastAckedSentAt = sentAt;
-    if (sentThrough > this.ackedThrough) this.ackedThrough = sentThrough;
-    const interval = now - sentAt;
-    if (interval > 0) this.#rate.update(now, (this.ackedThrough - ackedThroughAtSend) / interval);
+    if (t.sentAt > this.lastAckedSentAt) this.lastAckedSentAt = t.sentAt;
+    if (t.sentThrough > this.ackedThrough) this.ackedThrough = t.sentThrough;
+    const interval = Math.max(t.sentAt - t.firstSentAtSend, now - t.deliveredTimeAtSend);
+    this.deliveredTime = now;
+    this.firstSentTime = t.sentAt;
+    if (interval > 0 && interval >= Math.min(this.minRtt, now - t.sentAt)) {
+      this.#rate.update(now, (this.delivered - t.deliveredAtSend) / interval);
+    }
   }
 
   /** Forgets what is in the pipe (nothing is outstanding any more and it has been quiet). */
   emptyPipe(): void {
-    this.ackedThrough = this.sentTotal;
+    this.#pipeFloor = this.sentTotal; // not ackedThrough: rate samples count only what ACKs showed
   }
 
   /** Delivery rate in bytes per ms (windowed maximum); 0 while unmeasured. */

@@ -31,9 +31,11 @@ export interface Transmission {
   /** Payload bytes. */
   bytes: number;
   sentAt: number;
-  /** The carrier's sentTotal after this copy, and its ackedThrough when it was sent (carrier_estimate.ts). */
+  /** The carrier's sentTotal after this copy, and its delivery figures when it was sent (carrier_estimate.ts). */
   sentThrough: number;
-  ackedThroughAtSend: number;
+  deliveredAtSend: number;
+  deliveredTimeAtSend: number;
+  firstSentAtSend: number;
   /** The packet it went out in, and where the segment sits in it (for reinjection). */
   packet: Uint8Array;
   offset: number;
@@ -44,7 +46,9 @@ export interface Transmission {
 /** A carrier's byte counters when a packet is sent (see carrier_estimate.ts). */
 export interface SendCounters {
   readonly sentTotal: number;
-  readonly ackedThrough: number;
+  readonly delivered: number;
+  readonly deliveredTime: number;
+  readonly firstSentTime: number;
 }
 
 /** What the tracker reports. */
@@ -98,7 +102,7 @@ export class DeliveryTracker {
   /**
    * Records the PUSH segments of `packet`, sent on `carrier` at `now`; returns
    * their payload bytes (0 for a packet of ACKs and probes only). `counters`
-   * are the carrier's sentTotal (this packet included) and ackedThrough.
+   * are the carrier's sentTotal (this packet included) and delivered.
    */
   onSend(carrier: number, packet: Uint8Array, now: number, counters: SendCounters): number {
     let bytes = 0;
@@ -184,7 +188,9 @@ export class DeliveryTracker {
       bytes,
       sentAt: now,
       sentThrough: counters.sentTotal,
-      ackedThroughAtSend: counters.ackedThrough,
+      deliveredAtSend: counters.delivered,
+      deliveredTimeAtSend: counters.deliveredTime,
+      firstSentAtSend: counters.firstSentTime,
       packet,
       offset,
       done: false,

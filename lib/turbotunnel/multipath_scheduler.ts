@@ -71,7 +71,7 @@ export const LOSS_RTTS = 4;
 /** Least loss timeout, ms: WebRTC through a busy proxy stalls for a few hundred ms without dying. */
 export const LOSS_TIMEOUT_MIN_MS = 1000;
 export const LOSS_TIMEOUT_MAX_MS = 10_000;
-/** Packets the other carriers must have received before silence counts as loss. */
+/** Packets the peer sent later on the other carriers before silence counts as loss. */
 export const LOSS_MIN_OTHER_RECEIVES = 8;
 /** Least age of an unacknowledged segment that makes its carrier suspect, ms. */
 const SUSPECT_MIN_MS = 100;
@@ -194,7 +194,6 @@ export class MultipathScheduler {
   #lastDialStart = -Infinity;
   #retryAt = -Infinity;
   #dialFailures = 0;
-  #receives = 0;
   /** The latest ts of the peer's PUSH segments, on any carrier (u32 ms of the peer's clock). */
   #peerTs: number | null = null;
   #roundRobin = 0;
@@ -223,7 +222,7 @@ export class MultipathScheduler {
         if (!carrier) return;
         const e = carrier.estimate;
         if (rtt !== null) e.addRtt(rtt);
-        e.addDelivery(at, t.bytes, t.sentAt, t.sentThrough, t.ackedThroughAtSend);
+        e.addDelivery(at, t.bytes, t);
       },
       // A copy no longer awaited may still sit in its carrier: the pipe forgets it only when a later one is acked.
       retired: () => {},
@@ -348,7 +347,7 @@ export class MultipathScheduler {
     const now = this.#now;
     let next = Infinity;
     if (this.#wantsDial()) next = this.#dialDueAt();
-    if (this.#held.length + this.#urgent.length > 0 && this.#live.size > 1) {
+    if (this.#held.length + this.#urgent.length > 0 && this.max > 1 && this.#live.size > 0) {
       next = Math.min(next, now + HOLD_RECHECK_MS);
     }
     if (this.#live.size >= 2) {
@@ -358,7 +357,6 @@ export class MultipathScheduler {
         if (t && e.ackedThrough < t.sentThrough) {
           next = Math.min(next, future(now, t.sentAt + this.#lossTimeout(e, 2 * this.#lossMin)));
         }
-
       }
     }
     if (this.#idlePadding) {
@@ -382,7 +380,7 @@ export class MultipathScheduler {
       // Its copy was on a carrier now gone, or is overdue there: a true retransmission goes ahead of new data.
       if (last) urgent = true;
     }
-    if (this.#held.length + this.#urgent.length > 0 && this.#live.size > 1) {
+    if (this.#held.length + this.#urgent.length > 0 && this.max > 1) {
       this.#hold(packet, sn, urgent); // behind the others of its kind: KCP's order is kept
       this.#release(now);
       return;
@@ -399,7 +397,7 @@ export class MultipathScheduler {
   #trySend(now: number, packet: Uint8Array): boolean {
     if (this.#live.size === 0) return false;
     const bytes = pushBytes(packet);
-    const carrier = this.#live.size === 1 ? this.#live.values().next().value! : this.#choose(now, bytes);
+    const carrier = this.max === 1 ? this.#live.values().next().value! : this.#choose(now, bytes);
     if (carrier === null) return false;
     this.#transmit(now, carrier, packet);
     return true;
@@ -459,19 +457,22 @@ export class MultipathScheduler {
     if (!carrier) return; // a late packet from a dropped carrier: the adapter still delivers it
     const pushTs = this.#tracker.onReceive(packet, now);
     carrier.packetsReceived++;
-    this.#receives++;
     const e = carrier.estimate;
     e.lastReceiveAt = now;
-    e.receivesAtLast = this.#receives;
+    e.othersFirstPeerTs = null;
+    e.othersFresh = 0;
     if (pushTs !== null) {
-      if (e.peerTs === null || timediff(pushTs, e.peerTs) > 0) e.peerTs = pushTs;
+      if (e.lastPeerTs === null || timediff(pushTs, e.lastPeerTs) > 0) e.lastPeerTs = pushTs;
       if (this.#peerTs === null || timediff(pushTs, this.#peerTs) > 0) this.#peerTs = pushTs;
-      for (const other of this.#live.values()) other.estimate.peerTs ??= pushTs;
+      for (const other of this.#live.values()) {
+        const o = other.estimate;
+        if (other === carrier || (o.lastPeerTs !== null && timediff(pushTs, o.lastPeerTs) <= 0)) continue;
+        o.othersFirstPeerTs ??= pushTs;
+        o.othersFresh++;
+      }
     }
-    if (this.#live.size >= 2) {
-      this.#checkLoss(now);
-      this.#release(now);
-    }
+    if (this.#live.size >= 2) this.#checkLoss(now);
+    if (this.max > 1) this.#release(now);
   }
 
   /**
@@ -498,7 +499,9 @@ export class MultipathScheduler {
       const e = c.estimate;
       const measured = e.rate(now);
       // Nothing awaited on it and quiet for an RTO: what the pipe held was lost or is out.
-      if (e.inflight > 0 && this.#tracker.oldest(c.id) === undefined && now - e.lastSendAt > e.rto(priorRtt * 2)) {
+      if (
+        e.inflight > 0 && this.#tracker.oldest(c.id) === undefined && now - e.lastSendAt > e.rto(priorRtt * 2)
+      ) {
         e.emptyPipe();
       }
       if (e.inflight > 0 && e.inflight + bytes > this.#window(e, measured)) continue;
@@ -570,12 +573,15 @@ export class MultipathScheduler {
     }
     // The peer sends on whichever of the client's WebSockets is free: if it went on sending elsewhere for the
     // loss timeout, by its own clock, while this one brought nothing, this one is gone. (Old packets draining
-    // from a slow carrier's queue do not count: their ts is not later.)
+    // from a slow carrier's queue do not count, nor does a pause of the peer: only its clock between packets.)
+    const first = e.othersFirstPeerTs;
     if (
-      e.peerTs !== null && this.#peerTs !== null && timediff(this.#peerTs, e.peerTs) >= timeout &&
-      now - e.lastReceiveAt >= timeout && this.#receives - e.receivesAtLast >= LOSS_MIN_OTHER_RECEIVES
+      first !== null && this.#peerTs !== null && timediff(this.#peerTs, first) >= timeout &&
+      now - e.lastReceiveAt >= timeout && e.othersFresh >= LOSS_MIN_OTHER_RECEIVES
     ) {
-      return `nothing received on it for ${Math.round(now - e.lastReceiveAt)} ms while the peer sent on others`;
+      return `nothing received on it for ${
+        Math.round(now - e.lastReceiveAt)
+      } ms while the peer sent on others`;
     }
     return null;
   }
@@ -590,9 +596,6 @@ export class MultipathScheduler {
       bytesSent: 0,
       packetsReceived: 0,
     };
-    // Its silence is measured from now: receives so far, and the peer's clock now.
-    carrier.estimate.receivesAtLast = this.#receives;
-    carrier.estimate.peerTs = this.#peerTs;
     this.#live.set(id, carrier);
     this.#events.push({ kind: "up", carrier: id });
     this.#release(now);

@@ -1,9 +1,9 @@
 /**
  * A seeded, simulated-time world for MultipathScheduler: a client Arq whose
  * packets go through the scheduler onto per-carrier Netem links (up and down,
- * each with its own rate, latency and loss) to a server Arq, which sends each
- * packet on the carrier with the least backlog (the server's "whichever
- * WebSocket is free", SNOWFLAKE-PROTOCOL.md §8.4). Dials take simulated time;
+ * each with its own rate, latency and loss) to a server Arq, whose packets wait
+ * in a bounded per-client queue that every free carrier (under its high water)
+ * drains in turn: the server's "whichever WebSocket is free" (SNOWFLAKE-PROTOCOL.md §8.4). Dials take simulated time;
  * a carrier can be killed silently (the client is not told, as when a proxy is
  * SIGKILLed before ICE notices; the server stops using it at once, as its
  * WebSocket closes). No timers, no sleeping: everything follows from the seed.
@@ -21,6 +21,8 @@ export type LinkSpec = Omit<NetemOptions, "seed">;
 const LINK_CAPACITY = 256;
 /** Bytes a server WebSocket takes before it is busy (the server's is 256 KiB; scaled to the links here). */
 const SERVER_HIGH_WATER = 64 * 1024;
+/** The server's per-client queue, in packets (turbotunnel QUEUE_SIZE). */
+const SERVER_QUEUE_SIZE = 512;
 
 export interface PathSpec {
   up: LinkSpec;
@@ -71,6 +73,7 @@ export class MultipathSim {
   readonly #options: MultipathSimOptions;
   readonly #dials: { attempt: number; at: number }[] = [];
   #serverTurn = 0;
+  readonly #serverQueue: Uint8Array[] = [];
 
   constructor(options: MultipathSimOptions) {
     this.#options = options;
@@ -118,7 +121,12 @@ export class MultipathSim {
 
   /** Runs to the earliest pending event; false when nothing is pending. */
   step(): boolean {
-    let next = Math.min(this.client.pollTimeout(), this.server.pollTimeout(), this.scheduler.pollTimeout());
+    let next = Math.min(
+      this.client.pollTimeout(),
+      this.server.pollTimeout(),
+      this.scheduler.pollTimeout(),
+      this.#serverWake(),
+    );
     for (const dial of this.#dials) next = Math.min(next, dial.at);
     for (const path of this.paths.values()) {
       next = Math.min(next, path.up.nextDelivery(), path.down.nextDelivery());
@@ -155,11 +163,14 @@ export class MultipathSim {
       this.scheduler.handleTimeout(now);
       this.#drain();
     }
+    this.#pumpServer(now);
     if (this.client.pollTimeout() <= now) this.client.handleTimeout(now);
     if (this.server.pollTimeout() <= now) this.server.handleTimeout(now);
     const progress = this.server.receivedBytes + this.client.receivedBytes;
     if (progress > this.#progressBytes) {
-      if (this.#lastProgressAt !== null) this.longestGap = Math.max(this.longestGap, now - this.#lastProgressAt);
+      if (this.#lastProgressAt !== null) {
+        this.longestGap = Math.max(this.longestGap, now - this.#lastProgressAt);
+      }
       this.#lastProgressAt = now;
       this.#progressBytes = progress;
     }
@@ -190,30 +201,47 @@ export class MultipathSim {
     this.#drain();
   }
 
-  /** Like the server: the next packet goes to a WebSocket that is free (under its high water), in turn. */
+  /** The server's KCP writes to the client's queue (bounded, tail drop), which its WebSockets drain. */
   #serverSend(packet: Uint8Array, now: number): void {
-    const live = [...this.paths.values()].filter((p) => p.alive);
-    if (live.length === 0) return; // no WebSocket for this client: dropped, as the server's queue would
-    let best = live[this.#serverTurn++ % live.length];
-    let bestBacklog = Infinity;
-    for (let i = 0; i < live.length; i++) {
-      const path = live[(this.#serverTurn + i) % live.length];
-      const backlog = path.backlog(path.downBusyUntil, path.spec.down.bytesPerMs, now);
-      if (backlog < SERVER_HIGH_WATER) {
-        best = path;
-        break;
+    if (this.#serverQueue.length >= SERVER_QUEUE_SIZE) return;
+    this.#serverQueue.push(packet);
+    this.#pumpServer(now);
+  }
+
+  /** Like the server's WebSocket writers: each one that is free (under its high water) takes the next packet, in turn. */
+  #pumpServer(now: number): void {
+    while (this.#serverQueue.length > 0) {
+      const live = [...this.paths.values()].filter((p) => p.alive);
+      let taken = false;
+      for (let i = 0; i < live.length && !taken; i++) {
+        const path = live[(this.#serverTurn + i) % live.length];
+        if (this.#freeAt(path) > now) continue;
+        this.#serverTurn += i + 1;
+        const packet = this.#serverQueue.shift()!;
+        path.downBytes += packet.length;
+        const lost = path.down.stats.lost;
+        path.down.send(packet, now);
+        if (path.spec.down.bytesPerMs && path.down.stats.lost === lost) {
+          path.downBusyUntil = Math.max(now, path.downBusyUntil) + packet.length / path.spec.down.bytesPerMs;
+        }
+        taken = true;
       }
-      if (backlog < bestBacklog) {
-        best = path;
-        bestBacklog = backlog;
-      }
+      if (!taken) return;
     }
-    best.downBytes += packet.length;
-    const lost = best.down.stats.lost;
-    best.down.send(packet, now);
-    if (best.spec.down.bytesPerMs && best.down.stats.lost === lost) {
-      best.downBusyUntil = Math.max(now, best.downBusyUntil) + packet.length / best.spec.down.bytesPerMs;
-    }
+  }
+
+  /** When a busy WebSocket next falls under its high water (Infinity when none is busy or nothing waits). */
+  #serverWake(): number {
+    if (this.#serverQueue.length === 0) return Infinity;
+    let wake = Infinity;
+    for (const path of this.paths.values()) if (path.alive) wake = Math.min(wake, this.#freeAt(path));
+    return wake;
+  }
+
+  /** When the path's server WebSocket is under its high water (the same formula for the test and the wake-up). */
+  #freeAt(path: Path): number {
+    const rate = path.spec.down.bytesPerMs;
+    return rate ? path.downBusyUntil - SERVER_HIGH_WATER / rate : -Infinity;
   }
 
   #drain(): void {
