@@ -2,58 +2,61 @@
  * MultipathScheduler: the sans-I/O core of MultiplexingPacketConn. It keeps
  * up to `max` carriers (one per snowflake proxy), says when to dial one, picks
  * the carrier for every outgoing KCP packet, measures each carrier by what it
- * delivers (delivery_tracker.ts, carrier_estimate.ts), and drops a carrier that
- * stopped delivering while the others go on. No I/O, no timers, no clock: the
- * adapter passes `now` (ms) in.
+ * delivers (delivery_tracker.ts attributes KCP's ACKs to the carrier each
+ * segment went out on; carrier_estimate.ts keeps RTT, BBR-style delivery rate
+ * and bytes in the pipe), and drops a carrier that stopped delivering while
+ * the others go on. No I/O, no timers, no clock: the adapter passes `now` in.
  *
  * Verbs: `handleInput(now, input)`, `handleTimeout(now)`, then drain
  * `pollTransmit()` and `pollEvent()` until null, and wake at `pollTimeout()`.
  *
- * Striping. A packet with PUSH segments goes to the carrier, among those with
- * room in their window (WINDOW_GAIN × delivery rate × min RTT unacknowledged,
- * at least MIN_WINDOW_BYTES), where it is expected to arrive first: cost = (queued + bytes) / rate + srtt / 2, where
- * rate is the carrier's measured delivery rate, queued is the larger of its
- * reported bufferedAmount and what it holds beyond its bandwidth-delay product
- * (inflight − rate·minRtt). A slow carrier so gets a packet only when the fast
- * ones are that much backed up, and nothing ever waits for it. A packet of
- * While no carrier has room, packets wait (at most HOLD_MAX_PACKETS) and go as
- * ACKs open room, retransmissions and reinjected copies ahead of new data: KCP runs without congestion control, and without this
- * its bursts would fill a slow carrier's queue as much as a fast one's. (With a
- * single live carrier there is nothing to choose and packets pass straight
- * through, as in RedialPacketConn.) KCP has one RTO for all carriers, so with
- * `max` > 1 a retransmission of a segment whose copy is still waiting here, or
- * is on a live carrier for less than that carrier's own RTO, is not sent
- * (counted in `suppressed`). A packet of
- * ACKs only goes round-robin, never waiting, so that most ACKs get through while a dead
- * carrier is not yet found out. A suspect carrier (nothing sent on it since its
- * oldest outstanding segment was acknowledged, for longer than its RTO) gets
- * nothing while another is not suspect.
+ * With `max` 1 it is RedialPacketConn: packets pass straight to the one
+ * carrier, which is replaced only when it closes. With `max` > 1:
  *
- * Loss (only while two or more carriers are live; a lone carrier is dropped
- * only when it closes, as RedialPacketConn does). A carrier is dropped at once
- * when its oldest outstanding segment, and everything sent on it since, has
- * gone unacknowledged for the loss timeout while segments sent later on
- * another carrier were acknowledged; or when it received nothing for the loss
- * timeout while the peer went on sending on the others for as long, by the
- * peer's own clock (the ts of its PUSH segments), and they received
- * LOSS_MIN_OTHER_RECEIVES packets. Loss
- * timeout: LOSS_RTTS × its srtt (at least its RTO), within
+ * Striping. A packet with PUSH segments goes, among the carriers with room in
+ * their window (WINDOW_GAIN × delivery rate × min RTT in the pipe, at least
+ * MIN_WINDOW_BYTES) and not suspect, to the one where it should arrive first:
+ * cost = (queued + bytes) / rate + srtt / 2, queued being the larger of its
+ * reported bufferedAmount and what it holds beyond its bandwidth-delay
+ * product. A slow carrier so gets packets in proportion to what it delivers
+ * and nothing ever waits for it. KCP runs without congestion control here, so
+ * without windows its bursts would fill a slow carrier's queue as deep as a
+ * fast one's; while no carrier has room packets wait here (at most
+ * HOLD_MAX_PACKETS), retransmissions and reinjected copies ahead of new data.
+ * A packet of ACKs only goes round-robin and never waits, so most ACKs get
+ * through while a dead carrier is not yet found out. KCP has one RTO for all
+ * carriers, so a retransmission whose copy is still waiting here, or has been
+ * on a live carrier for less than that carrier's own RTO, is not sent
+ * (`suppressed`). A carrier is suspect (gets nothing while another is not)
+ * when nothing sent on it since its oldest outstanding segment was
+ * acknowledged, for longer than its RTO.
+ *
+ * Loss (while two or more are live). A carrier is dropped at once when its
+ * oldest outstanding segment, and everything sent on it since, has gone
+ * unacknowledged for the loss timeout while segments sent later on another
+ * carrier were acknowledged; or when it received nothing for the loss timeout
+ * while the peer sent LOSS_MIN_OTHER_RECEIVES newer packets on the others,
+ * spanning the loss timeout by the peer's own clock (the ts of its PUSH
+ * segments; so a slow carrier's old backlog and a pause of the peer do not
+ * count). Loss timeout: LOSS_RTTS × its srtt (at least its RTO), within
  * [lossTimeoutMinMs, lossTimeoutMaxMs]; before its first RTT sample,
  * lossTimeoutMinMs for silence and twice that for unacknowledged data (a slow
- * new proxy is not a lost one). The segments only the dropped carrier
- * held are reinjected at once on the others (ts shifted by the time since
- * their send, so KCP's RTT sample stays true), rather than waiting for KCP's
- * backed-off RTO; a replacement is dialed in the background.
+ * new proxy is not a lost one). The segments only the dropped carrier held
+ * are reinjected at once on the others (ts shifted by the time since their
+ * send, so KCP's RTT sample stays true) instead of waiting for KCP's backed-off
+ * RTO, and a replacement is dialed in the background.
  *
  * Dialing. At the start `max` dials at once; each replacement at least
- * `minRedialIntervalMs` after the previous dial started. A failed dial closes
- * everything when no carrier is live and no other dial is pending (as
- * RedialPacketConn); otherwise it is retried after a backoff of 1 s doubling
- * to 30 s.
+ * `minRedialIntervalMs` after the previous dial started, always from
+ * handleTimeout (so a carrier that dies at once cannot loop without yielding).
+ * A failed dial closes everything when no carrier is live and no other dial
+ * is pending (as RedialPacketConn); otherwise it is retried after a backoff of
+ * 1 s doubling to 30 s.
  *
- * Bounds: `queueSize` packets wait while no carrier is live (more are
- * dropped, counted in `droppedSend`); the tracker holds MAX_TRACKED_SNS
- * sequence numbers; a drop reinjects at most REINJECT_MAX_SEGMENTS.
+ * Bounds: `queueSize` packets wait while no carrier is live, HOLD_MAX_PACKETS
+ * while carriers are live but full (more are dropped, `droppedSend`); the
+ * tracker holds MAX_TRACKED_SNS sequence numbers; a drop reinjects at most
+ * REINJECT_MAX_SEGMENTS.
  */
 
 import { CMD_PUSH, SEGMENT_HEADER_SIZE } from "../kcp/segment.ts";
