@@ -53,7 +53,27 @@ export type { ResolveHost } from "./lib/proxy/relay_url.ts";
 export type { PeerConnectionFactory, ProxyPeerConnection, WebSocketFactory } from "./lib/proxy/runtime.ts";
 export type { NatType } from "./lib/messages/nat.ts";
 export { type ProxyHandle, type ProxyStats, startProxy } from "./lib/proxy/proxy.ts";
-// The server starter joins here once lib/server/ is reshaped (issue 17/18 item 3).
+export { type ServerConfig, type SnowflakeServer, startServer } from "./lib/server/server.ts";
+export {
+  type CarrierClosedDetail,
+  type CarrierCloseReason,
+  type CarrierMode,
+  type CarrierModeDetail,
+  type CarrierOpenedDetail,
+  type ServerEventMap,
+  ServerEvents,
+  type UpgradeFailedDetail,
+  type UpgradeFailure,
+} from "./lib/server/operations/events.ts";
+export type { StatsSnapshot } from "./lib/server/operations/stats_line.ts";
+export type { CarrierCounters, TunnelCounters } from "./lib/server/operations/counters.ts";
+export type { TorConfig } from "./lib/server/tunnel/tor_dialer.ts";
+export type { SrcAddrRange } from "./lib/server/tunnel/src_addr.ts";
+export type { OrTarget } from "./lib/pt/dial_or.ts";
+export type { TcpAddr } from "./lib/net/addr.ts";
+export type { ServerWebSocketOptions } from "./lib/websocket/server_conn.ts";
+export type { WebSocketProtocolOptions } from "./lib/websocket/protocol.ts";
+export { TypedEventTarget } from "./lib/util/typed_events.ts";
 
 // Interfaces the layers meet at.
 export { ConnClosedError, type Packet, type PacketConn } from "./lib/net/packet_conn.ts";

@@ -21,6 +21,7 @@ export const CLIENT_ID_LENGTH = 8;
 export class ClientId {
   /** The 8 bytes as sent on the wire. */
   readonly bytes: Uint8Array;
+  #string: string | undefined; // computed once: the server keys every packet by it
 
   private constructor(bytes: Uint8Array) {
     this.bytes = bytes;
@@ -49,6 +50,6 @@ export class ClientId {
 
   /** 16 lowercase hex digits, as Go's ClientID.String(). */
   toString(): string {
-    return toHex(this.bytes);
+    return this.#string ??= toHex(this.bytes);
   }
 }

@@ -46,6 +46,14 @@ export const SANS_IO_FILES: readonly string[] = [
   // Encapsulation codec and decoder.
   "lib/encapsulation/codec.ts",
   "lib/encapsulation/decoder.ts",
+  // the server's WebSocket codec and connection state
+  "lib/websocket/frame.ts",
+  "lib/websocket/protocol.ts",
+  "lib/websocket/handshake.ts",
+  "lib/server/connection/preamble.ts",
+  "lib/server/connection/downstream_batch.ts",
+  "lib/server/operations/deadline_sweeper.ts",
+  "lib/server/operations/log_limiter.ts",
   // The proxy's poll machine; NAT discovery and the STUN codec.
   "lib/proxy/poll_machine.ts",
   "lib/nat/discovery.ts",

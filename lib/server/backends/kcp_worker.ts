@@ -10,15 +10,15 @@
 
 /// <reference lib="deno.worker" />
 
-import { AsyncQueue } from "../net/async_queue.ts";
-import { ConnClosedError, type Packet, type PacketConn } from "../net/packet_conn.ts";
-import { systemClock } from "../util/clock.ts";
-import { Logger } from "../util/log.ts";
-import { ClientIdAddrMap } from "./client_id_addr_map.ts";
-import { newTunnelCounters } from "./counters.ts";
-import { LogLimiter } from "./log_limiter.ts";
-import { torDialer } from "./tor_dialer.ts";
-import { TurbotunnelInstance } from "./tunnel.ts";
+import { AsyncQueue } from "../../net/async_queue.ts";
+import { ConnClosedError, type Packet, type PacketConn } from "../../net/packet_conn.ts";
+import { systemClock } from "../../util/clock.ts";
+import { Logger } from "../../util/log.ts";
+import { ClientIdAddrMap } from "../tunnel/client_id_addr_map.ts";
+import { newTunnelCounters } from "../operations/counters.ts";
+import { LogLimiter } from "../operations/log_limiter.ts";
+import { torDialer } from "../tunnel/tor_dialer.ts";
+import { TurbotunnelInstance } from "../tunnel/tunnel.ts";
 import {
   forEachPacket,
   type FromWorker,

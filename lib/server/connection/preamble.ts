@@ -6,9 +6,9 @@
  * are (the seed's dual-mode bridge: those 8 bytes are tor's first bytes).
  */
 
-import { concat } from "../util/bytes.ts";
-import { isTurbotunnelToken, TOKEN_LENGTH } from "../turbotunnel/consts.ts";
-import { CLIENT_ID_LENGTH } from "../turbotunnel/client_id.ts";
+import { concat } from "../../util/bytes.ts";
+import { isTurbotunnelToken, TOKEN_LENGTH } from "../../turbotunnel/consts.ts";
+import { CLIENT_ID_LENGTH } from "../../turbotunnel/client_id.ts";
 
 export type Preamble =
   /** Token seen: `clientId` is the 8 ClientID bytes; `rest` the bytes after them. */

@@ -6,13 +6,14 @@
  * source addresses (tor limits connections per address).
  */
 
-import { formatIp, parseIp } from "../net/addr.ts";
+import { formatIp, parseIp } from "../../net/addr.ts";
 
 /** A malformed `orport-srcaddr`; the message is what follows "parsing srcaddr: ". */
 export class SrcAddrError extends Error {
   override name = "SrcAddrError";
 }
 
+/** An IP range (a bare IP is a /32 or /128). */
 export interface SrcAddrRange {
   /** Network address bytes (4 or 16). */
   ip: Uint8Array;

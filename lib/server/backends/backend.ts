@@ -6,16 +6,17 @@
  * WebSockets.
  */
 
-import type { ClientSendQueue } from "../turbotunnel/send_queue.ts";
-import type { TunnelCounters } from "./counters.ts";
+import type { ClientId } from "../../turbotunnel/client_id.ts";
+import type { ClientSendQueue } from "../../turbotunnel/send_queue.ts";
+import type { TunnelCounters } from "../operations/counters.ts";
 
 export interface TurbotunnelBackend {
   /** Records the USERADDR of the WebSocket that just announced `clientId` (§8.6). */
-  setClientAddr(clientId: Uint8Array, clientIdString: string, addr: string): void;
-  /** A packet from client `clientIdString` (over the WebSocket with ClientID `clientId`). Takes ownership. */
-  queueIncoming(packet: Uint8Array, clientId: Uint8Array, clientIdString: string): void;
+  setClientAddr(clientId: ClientId, addr: string): void;
+  /** A packet from client `clientId`. Takes ownership. */
+  queueIncoming(packet: Uint8Array, clientId: ClientId): void;
   /** The client's send queue; calling it marks the client as seen. */
-  outgoingQueue(clientIdString: string): ClientSendQueue;
+  outgoingQueue(clientId: ClientId): ClientSendQueue;
   /** The KCP instances' counters, added up. */
   counters(): Promise<TunnelCounters>;
   /** Stops every KCP instance and closes their sessions. */

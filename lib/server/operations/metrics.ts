@@ -4,6 +4,7 @@
  * start; `*_open` values are gauges. No addresses or ClientIDs appear here.
  */
 
+import { CARRIER_CLOSE_REASONS, UPGRADE_FAILURES } from "./counters.ts";
 import type { StatsSnapshot } from "./stats_line.ts";
 
 interface Metric {
@@ -25,6 +26,30 @@ function metrics(s: StatsSnapshot): Metric[] {
         ['{mode="legacy"}', carrier.legacy],
         ['{mode="refused"}', carrier.refused],
       ],
+    },
+    {
+      name: "snowflake_server_connections_accepted_total",
+      type: "counter",
+      help: "TCP (or TLS) connections accepted by the WebSocket listener.",
+      samples: [["", carrier.accepted]],
+    },
+    {
+      name: "snowflake_server_upgrades_pending",
+      type: "gauge",
+      help: "Connections accepted that have not finished their WebSocket upgrade.",
+      samples: [["", carrier.upgradesPending]],
+    },
+    {
+      name: "snowflake_server_upgrades_failed_total",
+      type: "counter",
+      help: "Connections that never became a WebSocket, by reason.",
+      samples: UPGRADE_FAILURES.map((r) => [`{reason="${r}"}`, carrier.upgradeFailures[r]]),
+    },
+    {
+      name: "snowflake_server_websocket_closes_total",
+      type: "counter",
+      help: "WebSocket connections ended, by reason.",
+      samples: CARRIER_CLOSE_REASONS.map((r) => [`{reason="${r}"}`, carrier.closes[r]]),
     },
     {
       name: "snowflake_server_websocket_connections_open",

@@ -4,7 +4,7 @@
  * window says how many were suppressed. Sans-I/O: the caller passes `now`.
  */
 
-import type { Logger } from "../util/log.ts";
+import type { Logger } from "../../util/log.ts";
 
 export const LOG_LIMIT_BURST = 10;
 export const LOG_LIMIT_WINDOW_MS = 60_000;

@@ -11,16 +11,16 @@
  * timeout (4 min) or KCP's idle expiry.
  */
 
-import { KcpListener } from "../kcp/listener.ts";
-import type { KcpSession } from "../kcp/session.ts";
-import type { PacketConn } from "../net/packet_conn.ts";
-import type { DuplexConn } from "../pt/or_conn.ts";
-import { SmuxSession } from "../smux/session.ts";
-import type { SmuxStream } from "../smux/stream.ts";
-import type { Clock } from "../util/clock.ts";
-import type { Logger } from "../util/log.ts";
-import type { TunnelCounters } from "./counters.ts";
-import type { LogLimiter } from "./log_limiter.ts";
+import { KcpListener } from "../../kcp/listener.ts";
+import type { KcpSession } from "../../kcp/session.ts";
+import type { PacketConn } from "../../net/packet_conn.ts";
+import type { DuplexConn } from "../../pt/or_conn.ts";
+import { SmuxSession } from "../../smux/session.ts";
+import type { SmuxStream } from "../../smux/stream.ts";
+import type { Clock } from "../../util/clock.ts";
+import type { Logger } from "../../util/log.ts";
+import type { TunnelCounters } from "../operations/counters.ts";
+import type { LogLimiter } from "../operations/log_limiter.ts";
 import { relayToTor } from "./tor_relay.ts";
 
 export interface TunnelOptions {

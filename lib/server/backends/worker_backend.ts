@@ -7,12 +7,13 @@
  * instance; packets cross to and from the workers in batches.
  */
 
-import { QueuePacketConn } from "../turbotunnel/queue_packet_conn.ts";
-import type { ClientSendQueue } from "../turbotunnel/send_queue.ts";
-import type { Clock } from "../util/clock.ts";
-import type { LogSink } from "../util/log.ts";
+import { QueuePacketConn } from "../../turbotunnel/queue_packet_conn.ts";
+import type { ClientId } from "../../turbotunnel/client_id.ts";
+import type { ClientSendQueue } from "../../turbotunnel/send_queue.ts";
+import type { Clock } from "../../util/clock.ts";
+import type { LogSink } from "../../util/log.ts";
 import type { TurbotunnelBackend } from "./backend.ts";
-import { sumTunnelCounters, type TunnelCounters } from "./counters.ts";
+import { sumTunnelCounters, type TunnelCounters } from "../operations/counters.ts";
 import { kcpInstanceIndex } from "./shard.ts";
 import {
   forEachPacket,
@@ -104,22 +105,22 @@ export class WorkerBackend implements TurbotunnelBackend {
     }
   }
 
-  #workerFor(clientId: Uint8Array): WorkerHandle {
-    return this.#workers[kcpInstanceIndex(clientId, this.#workers.length)];
+  #workerFor(clientId: ClientId): WorkerHandle {
+    return this.#workers[kcpInstanceIndex(clientId.bytes, this.#workers.length)];
   }
 
-  setClientAddr(clientId: Uint8Array, id: string, addr: string): void {
+  setClientAddr(clientId: ClientId, addr: string): void {
     const handle = this.#workerFor(clientId);
     handle.incoming.flush(); // keep order with packets already collected
-    handle.worker.postMessage({ type: "addr", clientId: id, addr } satisfies ToWorker);
+    handle.worker.postMessage({ type: "addr", clientId: clientId.toString(), addr } satisfies ToWorker);
   }
 
-  queueIncoming(packet: Uint8Array, clientId: Uint8Array, id: string): void {
-    this.#workerFor(clientId).incoming.add(packet, id);
+  queueIncoming(packet: Uint8Array, clientId: ClientId): void {
+    this.#workerFor(clientId).incoming.add(packet, clientId.toString());
   }
 
-  outgoingQueue(id: string): ClientSendQueue {
-    return this.#outgoing.outgoingQueue(id);
+  outgoingQueue(clientId: ClientId): ClientSendQueue {
+    return this.#outgoing.outgoingQueue(clientId.toString());
   }
 
   /** The workers' counters added up; a worker that does not answer within 2 s is left out. */

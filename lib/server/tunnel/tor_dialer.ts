@@ -4,8 +4,8 @@
  * in `orport-srcaddr` when that option is set.
  */
 
-import { dialOr, type OrTarget } from "../pt/dial_or.ts";
-import type { DuplexConn } from "../pt/or_conn.ts";
+import { dialOr, type OrTarget } from "../../pt/dial_or.ts";
+import type { DuplexConn } from "../../pt/or_conn.ts";
 import { randomSrcAddr, type SrcAddrRange } from "./src_addr.ts";
 
 /** The PT method name the server reports and sends in TRANSPORT. */
@@ -13,7 +13,9 @@ export const SNOWFLAKE_METHOD_NAME = "snowflake";
 
 /** Where tor is and how to reach it; plain data, so it can be posted to a Web Worker. */
 export interface TorConfig {
+  /** The ORPort, or the Extended ORPort and its auth cookie. */
   target: OrTarget;
+  /** `orport-srcaddr`: the source address range for connections to tor. */
   srcAddr?: SrcAddrRange;
 }
 

@@ -7,10 +7,10 @@
  * or one KCP flush costs one postMessage.
  */
 
-import type { SrcAddrRange } from "./src_addr.ts";
-import type { TunnelCounters } from "./counters.ts";
-import type { OrTarget } from "../pt/dial_or.ts";
-import type { LogLevel } from "../util/log.ts";
+import type { SrcAddrRange } from "../tunnel/src_addr.ts";
+import type { TunnelCounters } from "../operations/counters.ts";
+import type { OrTarget } from "../../pt/dial_or.ts";
+import type { LogLevel } from "../../util/log.ts";
 
 export interface PacketBatch {
   data: ArrayBuffer;

@@ -12,8 +12,8 @@
  * stream stays idle.
  */
 
-import type { ByteConn } from "../net/byte_conn.ts";
-import type { DuplexConn } from "../pt/or_conn.ts";
+import type { ByteConn } from "../../net/byte_conn.ts";
+import type { DuplexConn } from "../../pt/or_conn.ts";
 
 /** Byte counts the relay adds to as it copies. */
 export interface RelayCounters {

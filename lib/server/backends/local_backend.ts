@@ -4,16 +4,17 @@
  * {@link TurbotunnelInstance} over it, and the ClientID→IP map.
  */
 
-import { QueuePacketConn } from "../turbotunnel/queue_packet_conn.ts";
-import type { ClientSendQueue } from "../turbotunnel/send_queue.ts";
-import type { Clock } from "../util/clock.ts";
-import type { Logger } from "../util/log.ts";
+import { QueuePacketConn } from "../../turbotunnel/queue_packet_conn.ts";
+import type { ClientId } from "../../turbotunnel/client_id.ts";
+import type { ClientSendQueue } from "../../turbotunnel/send_queue.ts";
+import type { Clock } from "../../util/clock.ts";
+import type { Logger } from "../../util/log.ts";
 import type { TurbotunnelBackend } from "./backend.ts";
-import { ClientIdAddrMap } from "./client_id_addr_map.ts";
-import { newTunnelCounters, type TunnelCounters } from "./counters.ts";
-import { LogLimiter } from "./log_limiter.ts";
-import { type TorConfig, torDialer } from "./tor_dialer.ts";
-import { TurbotunnelInstance } from "./tunnel.ts";
+import { ClientIdAddrMap } from "../tunnel/client_id_addr_map.ts";
+import { newTunnelCounters, type TunnelCounters } from "../operations/counters.ts";
+import { LogLimiter } from "../operations/log_limiter.ts";
+import { type TorConfig, torDialer } from "../tunnel/tor_dialer.ts";
+import { TurbotunnelInstance } from "../tunnel/tunnel.ts";
 
 export interface LocalBackendOptions {
   tor: TorConfig;
@@ -46,16 +47,16 @@ export class LocalBackend implements TurbotunnelBackend {
     });
   }
 
-  setClientAddr(_clientId: Uint8Array, id: string, addr: string): void {
-    this.#addrs.set(id, addr);
+  setClientAddr(clientId: ClientId, addr: string): void {
+    this.#addrs.set(clientId.toString(), addr);
   }
 
-  queueIncoming(packet: Uint8Array, _clientId: Uint8Array, id: string): void {
-    this.#conn.queueIncoming(packet, id);
+  queueIncoming(packet: Uint8Array, clientId: ClientId): void {
+    this.#conn.queueIncoming(packet, clientId.toString());
   }
 
-  outgoingQueue(id: string): ClientSendQueue {
-    return this.#conn.outgoingQueue(id);
+  outgoingQueue(clientId: ClientId): ClientSendQueue {
+    return this.#conn.outgoingQueue(clientId.toString());
   }
 
   counters(): Promise<TunnelCounters> {

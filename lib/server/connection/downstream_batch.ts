@@ -13,7 +13,7 @@
  * sends one packet per message.
  */
 
-import { encodeDataAt, encodedDataLength } from "../encapsulation/codec.ts";
+import { encodeDataAt, encodedDataLength } from "../../encapsulation/codec.ts";
 
 /** Largest WebSocket message the server sends, bytes: 16 KiB, the interoperable data-channel size. */
 export const CARRIER_MAX_MESSAGE_BYTES = 16 * 1024;

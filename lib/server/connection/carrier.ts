@@ -9,24 +9,26 @@
  * - legacy (no token; the seed's dual-mode bridge): the WebSocket is tor's
  *   byte stream, relayed to a connection of its own, the 8 bytes read first.
  *
- * Each way a connection can end is logged with its reason (rate-limited per
- * kind): no preamble in time, legacy refused, invalid or oversized
- * encapsulation, idle, tor unreachable.
+ * Every carrier ends with one `carrierclosed` event carrying the reason: no
+ * preamble in time, legacy refused, invalid or oversized encapsulation, idle,
+ * write stall, protocol error, tor unreachable, closed by the proxy.
  */
 
-import { EncapsulationDecoder } from "../encapsulation/decoder.ts";
-import { EncapsulationError } from "../encapsulation/error.ts";
-import { ClientId } from "../turbotunnel/client_id.ts";
-import type { DuplexConn } from "../pt/or_conn.ts";
-import type { WebSocketConn } from "../websocket/websocket_conn.ts";
-import type { Clock } from "../util/clock.ts";
-import type { TurbotunnelBackend } from "./backend.ts";
-import type { CarrierCounters, TunnelCounters } from "./counters.ts";
-import type { DeadlineSweeper } from "./deadline_sweeper.ts";
-import type { LogLimiter } from "./log_limiter.ts";
-import { type Preamble, PreambleReader } from "./preamble.ts";
-import { relayToTor } from "./tor_relay.ts";
+import { EncapsulationDecoder } from "../../encapsulation/decoder.ts";
+import { EncapsulationError } from "../../encapsulation/error.ts";
+import type { DuplexConn } from "../../pt/or_conn.ts";
+import { ClientId } from "../../turbotunnel/client_id.ts";
+import type { Clock } from "../../util/clock.ts";
+import { errorMessage } from "../../util/errors.ts";
+import { CLOSE_POLICY_VIOLATION } from "../../websocket/frame.ts";
+import type { ServerWebSocket } from "../../websocket/server_conn.ts";
+import type { TurbotunnelBackend } from "../backends/backend.ts";
+import type { TunnelCounters } from "../operations/counters.ts";
+import type { Deadline, DeadlineSweeper } from "../operations/deadline_sweeper.ts";
+import type { CarrierCloseReason, CarrierMode, ServerEvents } from "../operations/events.ts";
+import { relayToTor } from "../tunnel/tor_relay.ts";
 import { takeBatch } from "./downstream_batch.ts";
+import { type Preamble, PreambleReader } from "./preamble.ts";
 
 /** Longest encapsulated packet accepted: kcp-go's mtuLimit and Go's read buffer (§3.8); KCP's are ≤ 1400. */
 export const CARRIER_MAX_PACKET_SIZE = 1500;
@@ -41,8 +43,7 @@ export interface CarrierDeps {
   dialTor: (userAddr: string) => Promise<DuplexConn>;
   /** Serve clients without the token as raw streams (true) or refuse them (false, as Go 2.5.1). */
   legacy: boolean;
-  log: LogLimiter;
-  counters: CarrierCounters;
+  events: ServerEvents;
   /** Where legacy connections count as streams to tor (they have no KCP instance). */
   relayCounters: TunnelCounters;
   sweeper: DeadlineSweeper;
@@ -51,51 +52,81 @@ export interface CarrierDeps {
   idleTimeoutMs?: number;
 }
 
-/** Serves one upgraded WebSocket until it ends. `userAddr` is from `client_ip` ("" if none). Never rejects. */
-export async function serveCarrier(conn: WebSocketConn, userAddr: string, deps: CarrierDeps): Promise<void> {
-  const { counters, clock } = deps;
-  counters.connections++;
-  counters.connectionsOpen++;
-  if (userAddr) counters.withClientIp++;
-  const deadline = deps.sweeper.add({
-    at: clock.now() + (deps.preambleTimeoutMs ?? PREAMBLE_TIMEOUT_MS),
-    onExpire: () => conn.closeWithReason("no preamble in time"),
-  });
-  try {
-    const preamble = await readPreamble(conn);
-    if (!preamble) {
-      counters.refused++;
-      // A clean close with no bytes is an unused spare proxy: normal, not logged (as Go).
-      if (conn.bytesRead > 0 || conn.closeReason === "no preamble in time") {
-        deps.log.info("preamble", `WebSocket ended before its preamble: ${conn.closeReason}`, clock.now());
-      }
-      return;
-    }
-    if (preamble.kind === "turbotunnel") {
-      counters.turbotunnel++;
-      await turbotunnelMode(conn, userAddr, preamble, deadline, deps);
-    } else if (deps.legacy) {
-      deps.sweeper.remove(deadline);
-      counters.legacy++;
-      await legacyMode(conn, userAddr, preamble.bytes, deps);
-    } else {
-      counters.refused++;
-      deps.log.info(
-        "legacy",
-        "received unsupported oneshot connection (legacy mode is disabled)",
-        clock.now(),
-      );
-    }
-  } finally {
-    deps.sweeper.remove(deadline);
-    conn.close();
-    counters.connectionsOpen--;
-    counters.bytesFromClients += conn.bytesRead;
-    counters.bytesToClients += conn.bytesWritten;
+/** How a carrier ended, as the carrier saw it (null: the WebSocket's own end says why). */
+interface Outcome {
+  mode: CarrierMode;
+  reason: CarrierCloseReason | null;
+  detail: string;
+}
+
+/** The reason for a WebSocket that ended on its own side. */
+function connReason(conn: ServerWebSocket): CarrierCloseReason {
+  switch (conn.endedBy) {
+    case "peer":
+      return "peer-closed";
+    case "protocol":
+      return "protocol-error";
+    case "stall":
+      return "write-stall";
+    case "error":
+      return "error";
+    default:
+      return "server-closed";
   }
 }
 
-async function readPreamble(conn: WebSocketConn): Promise<Preamble | null> {
+/** Serves one upgraded WebSocket until it ends. `userAddr` is from `client_ip` ("" if none). Never rejects. */
+export async function serveCarrier(
+  conn: ServerWebSocket,
+  userAddr: string,
+  deps: CarrierDeps,
+): Promise<void> {
+  const { clock, events } = deps;
+  events.emit("carrieropened", { withClientIp: userAddr !== "" });
+  const outcome: Outcome = { mode: "none", reason: null, detail: "" };
+  const preambleMs = deps.preambleTimeoutMs ?? PREAMBLE_TIMEOUT_MS;
+  const deadline = deps.sweeper.add({
+    at: clock.now() + preambleMs,
+    onExpire: () => {
+      outcome.reason = "no-preamble";
+      outcome.detail = `no preamble in ${preambleMs / 1000} s`;
+      conn.closeWithReason(outcome.detail);
+    },
+  });
+  try {
+    const preamble = await readPreamble(conn);
+    if (!preamble) return;
+    if (preamble.kind === "turbotunnel") {
+      outcome.mode = "turbotunnel";
+      events.emit("carriermode", { mode: "turbotunnel" });
+      await turbotunnelMode(conn, userAddr, preamble, deadline, outcome, deps);
+    } else if (deps.legacy) {
+      deps.sweeper.remove(deadline);
+      outcome.mode = "legacy";
+      events.emit("carriermode", { mode: "legacy" });
+      await legacyMode(conn, userAddr, preamble.bytes, outcome, deps);
+    } else {
+      outcome.reason = "legacy-refused";
+      outcome.detail = "no Turbo Tunnel token";
+    }
+  } catch (error) {
+    outcome.reason ??= "error";
+    outcome.detail ||= errorMessage(error);
+  } finally {
+    deps.sweeper.remove(deadline);
+    conn.close();
+    const reason = outcome.reason ?? connReason(conn);
+    events.emit("carrierclosed", {
+      mode: outcome.mode,
+      reason,
+      detail: outcome.reason ? outcome.detail : conn.closeReason,
+      bytesFromClient: conn.bytesRead,
+      bytesToClient: conn.bytesWritten,
+    });
+  }
+}
+
+async function readPreamble(conn: ServerWebSocket): Promise<Preamble | null> {
   const reader = new PreambleReader();
   for (;;) {
     const chunk = await conn.read();
@@ -106,19 +137,23 @@ async function readPreamble(conn: WebSocketConn): Promise<Preamble | null> {
 }
 
 async function turbotunnelMode(
-  conn: WebSocketConn,
+  conn: ServerWebSocket,
   userAddr: string,
   preamble: Extract<Preamble, { kind: "turbotunnel" }>,
-  deadline: { at: number; onExpire: () => void },
+  deadline: Deadline,
+  outcome: Outcome,
   deps: CarrierDeps,
 ): Promise<void> {
   const { backend, clock } = deps;
-  const clientId = preamble.clientId;
-  const id = ClientId.fromBytes(clientId).toString();
-  backend.setClientAddr(clientId, id, userAddr);
+  const clientId = ClientId.fromBytes(preamble.clientId);
+  backend.setClientAddr(clientId, userAddr);
   const idleMs = deps.idleTimeoutMs ?? CARRIER_IDLE_TIMEOUT_MS;
   deadline.at = clock.now() + idleMs;
-  deadline.onExpire = () => conn.closeWithReason(`idle for ${idleMs / 1000} s`);
+  deadline.onExpire = () => {
+    outcome.reason = "idle";
+    outcome.detail = `idle for ${idleMs / 1000} s`;
+    conn.closeWithReason(outcome.detail);
+  };
   const stopWriter = new AbortController();
 
   const reader = (async () => {
@@ -129,17 +164,14 @@ async function turbotunnelMode(
         decoder.push(chunk);
         chunk = null; // not kept alive while waiting for the next message
         for (let packet = decoder.next(); packet; packet = decoder.next()) {
-          backend.queueIncoming(packet, clientId, id);
+          backend.queueIncoming(packet, clientId);
         }
       }
     } catch (error) {
       if (!(error instanceof EncapsulationError)) throw error;
-      conn.closeWithReason(`invalid encapsulation: ${error.message}`, 1008);
-      deps.log.info(
-        "encapsulation",
-        `closing WebSocket: invalid encapsulation (${error.code}): ${error.message}`,
-        clock.now(),
-      );
+      outcome.reason = "encapsulation";
+      outcome.detail = `invalid encapsulation (${error.code}): ${error.message}`;
+      conn.closeWithReason(outcome.detail, CLOSE_POLICY_VIOLATION);
     } finally {
       stopWriter.abort();
     }
@@ -149,7 +181,7 @@ async function turbotunnelMode(
     try {
       // Each message in a call of its own, so that no frame that waits on an idle client's queue
       // still holds the last message (up to 16 KiB).
-      while (await sendBatch(conn, backend, id, stopWriter.signal));
+      while (await sendBatch(conn, backend, clientId, stopWriter.signal));
     } catch {
       // the WebSocket failed or closed: the reader sees the end too
     } finally {
@@ -158,10 +190,6 @@ async function turbotunnelMode(
   })();
 
   await Promise.all([reader, writer]);
-  const reason = conn.closeReason;
-  if (reason.startsWith("idle") || reason.startsWith("write stalled") || reason.startsWith("read buffer")) {
-    deps.log.info("carrier", `closed Turbo Tunnel WebSocket: ${reason}`, clock.now());
-  }
 }
 
 /**
@@ -170,12 +198,12 @@ async function turbotunnelMode(
  * False when the client expired or `signal` aborted (this WebSocket's reader ended).
  */
 async function sendBatch(
-  conn: WebSocketConn,
+  conn: ServerWebSocket,
   backend: TurbotunnelBackend,
-  id: string,
+  clientId: ClientId,
   signal: AbortSignal,
 ): Promise<boolean> {
-  const queue = backend.outgoingQueue(id); // refreshes the client's LastSeen, as Go does per packet
+  const queue = backend.outgoingQueue(clientId); // refreshes the client's LastSeen, as Go does per packet
   const first = await queue.shift(signal);
   if (first === null) return false;
   await conn.write(takeBatch(first, queue));
@@ -183,9 +211,10 @@ async function sendBatch(
 }
 
 async function legacyMode(
-  conn: WebSocketConn,
+  conn: ServerWebSocket,
   userAddr: string,
   first: Uint8Array,
+  outcome: Outcome,
   deps: CarrierDeps,
 ): Promise<void> {
   let tor: DuplexConn;
@@ -193,11 +222,8 @@ async function legacyMode(
     tor = await deps.dialTor(userAddr);
   } catch (error) {
     deps.relayCounters.torFailures++;
-    deps.log.info(
-      "tor",
-      `legacy connection: failed to connect to ORPort: ${errorText(error)}`,
-      deps.clock.now(),
-    );
+    outcome.reason = "tor-unreachable";
+    outcome.detail = errorMessage(error);
     return;
   }
   deps.relayCounters.streamsAccepted++;
@@ -211,8 +237,4 @@ async function legacyMode(
   } finally {
     deps.relayCounters.streamsOpen--;
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -6,7 +6,7 @@
  * `1.2.3.4:1`, `[2001:db8::1]:1`; an IPv4-mapped IPv6 becomes `1.2.3.4:1`.
  */
 
-import { formatTcpAddr, isUnspecifiedIp, parseIp } from "../net/addr.ts";
+import { formatTcpAddr, isUnspecifiedIp, parseIp } from "../../net/addr.ts";
 
 /** USERADDR for a `client_ip` value (first value of the parameter), or "". */
 export function clientAddr(clientIpParam: string | null | undefined): string {
