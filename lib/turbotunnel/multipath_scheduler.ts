@@ -27,7 +27,9 @@
  * through while a dead carrier is not yet found out. KCP has one RTO for all
  * carriers, so a retransmission whose copy is still waiting here, or has been
  * on a live carrier for less than that carrier's own RTO, is not sent
- * (`suppressed`). A carrier is suspect (gets nothing while another is not)
+ * (`suppressed`). A carrier that sent nothing for QUIET_SEND_MS gets the next
+ * packet (the bridge closes a WebSocket that brings no bytes for 60 s). A
+ * carrier is suspect (gets nothing while another is not)
  * when nothing sent on it since its oldest outstanding segment was
  * acknowledged, for longer than its RTO.
  *
@@ -91,6 +93,8 @@ export const MIN_WINDOW_BYTES = 16 * 1024;
 const HOLD_RECHECK_MS = 10;
 /** Packets held at most while carriers are live but full (~5.7 MB of full segments: KCP's 4 MiB send bound, with room for retransmissions). */
 export const HOLD_MAX_PACKETS = 4096;
+/** A carrier quiet this long (nothing sent) gets the next packet (the bridge's WebSocket idle timeout is 60 s). */
+const QUIET_SEND_MS = 10_000;
 const DIAL_RETRY_MIN_MS = 1000;
 const DIAL_RETRY_MAX_MS = 30_000;
 
@@ -487,6 +491,13 @@ export class MultipathScheduler {
   #choose(now: number, bytes: number): Carrier | null {
     let candidates = [...this.#live.values()].filter((c) => !this.#isSuspect(now, c));
     if (candidates.length === 0) candidates = [...this.#live.values()];
+    // A carrier that has sent nothing for a while gets the next packet, whatever it is: the bridge closes a
+    // WebSocket that brings no bytes for 60 s, and a carrier never used is never measured.
+    for (const c of candidates) {
+      if (now - c.estimate.lastSendAt >= QUIET_SEND_MS && (bytes === 0 || c.estimate.inflight === 0)) {
+        return c;
+      }
+    }
     if (bytes === 0) return candidates[this.#roundRobin++ % candidates.length];
     let priorRate = 0;
     let priorRtt = Infinity;

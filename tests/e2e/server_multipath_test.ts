@@ -34,7 +34,9 @@ function pattern(offset: number, length: number, salt = 0): Uint8Array {
 
 const digest = (salt: number, size: number) => {
   const hash = createHash("sha256");
-  for (let offset = 0; offset < size; offset += 65536) hash.update(pattern(offset, Math.min(65536, size - offset), salt));
+  for (let offset = 0; offset < size; offset += 65536) {
+    hash.update(pattern(offset, Math.min(65536, size - offset), salt));
+  }
   return hash.digest("hex");
 };
 
@@ -98,8 +100,14 @@ Deno.test("e2e server: one ClientID on 3 striped WebSockets, 2 of them closed an
     assert.ok(sockets.length >= 5, `${sockets.length} WebSockets dialed (3, then 2 replacements)`);
     const carried = sockets.slice(0, 3);
     for (const ws of carried) {
-      assert.ok(ws.bytesRead > DOWN / 20, `the server sent only ${ws.bytesRead} bytes on one of the first three`);
-      assert.ok(ws.bytesWritten > UP / 20, `the client sent only ${ws.bytesWritten} bytes on one of the first three`);
+      assert.ok(
+        ws.bytesRead > DOWN / 20,
+        `the server sent only ${ws.bytesRead} bytes on one of the first three`,
+      );
+      assert.ok(
+        ws.bytesWritten > UP / 20,
+        `the client sent only ${ws.bytesWritten} bytes on one of the first three`,
+      );
     }
   } finally {
     smux.close();

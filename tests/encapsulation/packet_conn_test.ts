@@ -66,7 +66,11 @@ Deno.test("encapsulationPacketConn: writePadding queues padding chunks between p
   pc.writePadding(0); // nothing
   pc.writeTo(new Uint8Array([2]), "x");
   await new Promise((resolve) => setTimeout(resolve, 0));
-  assert.deepEqual(conn.writes, [encodeData(new Uint8Array([1])), encodePadding(3000), encodeData(new Uint8Array([2]))]);
+  assert.deepEqual(conn.writes, [
+    encodeData(new Uint8Array([1])),
+    encodePadding(3000),
+    encodeData(new Uint8Array([2])),
+  ]);
   const [x, y] = memoryByteConnPair();
   const far = encapsulationPacketConn(y, "client");
   for (const chunk of conn.writes) await x.write(chunk);

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { concat } from "../../lib/util/bytes.ts";
-import { sha256 } from "../kcp/helpers.ts";
+import { sha256Hex as sha256 } from "../support/digest.ts";
 import { type LinkSpec, MultipathSim } from "./multipath_sim.ts";
 
 async function assertIntact(sim: MultipathSim): Promise<void> {

@@ -13,7 +13,8 @@ import { Arq } from "../../lib/kcp/arq.ts";
 import { SNOWFLAKE_KCP_OPTIONS } from "../../lib/kcp/options.ts";
 import { type MultipathConfig, MultipathScheduler } from "../../lib/turbotunnel/multipath_scheduler.ts";
 import { ArqPeer } from "../kcp/arq_peer.ts";
-import { Netem, type NetemOptions, Prng } from "../util/netem.ts";
+import { Prng } from "../support/random.ts";
+import { Netem, type NetemOptions } from "../util/netem.ts";
 
 export type LinkSpec = Omit<NetemOptions, "seed">;
 

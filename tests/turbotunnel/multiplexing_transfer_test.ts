@@ -14,8 +14,8 @@ import type { SmuxStream } from "../../lib/smux/stream.ts";
 import { CarrierLostError } from "../../lib/turbotunnel/multipath_scheduler.ts";
 import { MultiplexingPacketConn } from "../../lib/turbotunnel/multiplexing_packet_conn.ts";
 import { concat } from "../../lib/util/bytes.ts";
-import { sha256 } from "../kcp/helpers.ts";
-import { Prng } from "../util/netem.ts";
+import { sha256Hex as sha256 } from "../support/digest.ts";
+import { Prng } from "../support/random.ts";
 import { type NetemLink, type NetemPacketPair, netemPacketPair } from "../util/netem_packet_pair.ts";
 import { TunnelServer } from "./tunnel_server.ts";
 
@@ -82,7 +82,9 @@ Deno.test("MultiplexingPacketConn: KCP+smux over 3 lossy carriers of different r
         assert.ok(chunk, `download ended after ${got} bytes`);
         received.push(chunk.slice());
         got += chunk.length;
-        if ((killed.length === 0 && got > down.length / 4) || (killed.length === 1 && got > down.length / 2)) {
+        if (
+          (killed.length === 0 && got > down.length / 4) || (killed.length === 1 && got > down.length / 2)
+        ) {
           killBusiest();
         }
       }
@@ -96,7 +98,9 @@ Deno.test("MultiplexingPacketConn: KCP+smux over 3 lossy carriers of different r
     assert.equal(await sha256(concat(received)), await sha256(down), "download intact");
     assert.equal(await sha256(uploaded), await sha256(up), "upload intact");
     assert.equal(killed.length, 2);
-    for (const id of killed) assert.ok(lost.includes(id), `killed carrier ${id} was found lost (lost: ${lost})`);
+    for (const id of killed) {
+      assert.ok(lost.includes(id), `killed carrier ${id} was found lost (lost: ${lost})`);
+    }
     assert.ok(conn.dials >= 5, `${conn.dials} dials: replacements were dialed`);
   } finally {
     smux.close();

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { AsyncQueue } from "../../lib/net/async_queue.ts";
-import { memoryPacketPair } from "../../lib/net/memory.ts";
+import { memoryPacketPair } from "../support/memory.ts";
 import { ConnClosedError, type PacketConn } from "../../lib/net/packet_conn.ts";
 import type { RedialPacketConnEventMap } from "../../lib/turbotunnel/redial_events.ts";
 import type { DialCarrier, RedialPacketConnOptions } from "../../lib/turbotunnel/redial_packet_conn.ts";

@@ -37,7 +37,9 @@ export class TunnelServer {
     const stop = new AbortController();
     const signal = AbortSignal.any([stop.signal, this.#stop.signal]);
     (async () => {
-      for (let p = await far.readFrom(); p; p = await far.readFrom()) this.conn.queueIncoming(p.packet, CLIENT);
+      for (let p = await far.readFrom(); p; p = await far.readFrom()) {
+        this.conn.queueIncoming(p.packet, CLIENT);
+      }
       stop.abort();
     })();
     (async () => {

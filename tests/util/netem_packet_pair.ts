@@ -106,7 +106,10 @@ export function netemPacketPair(
   const nearQueue = new AsyncQueue<Packet>(queueSize);
   const farQueue = new AsyncQueue<Packet>(queueSize);
   const upLink = new TimedLink({ seed, ...up }, (packet) => farQueue.push({ packet, addr: names[0] }));
-  const downLink = new TimedLink({ seed: seed + 1, ...down }, (packet) => nearQueue.push({ packet, addr: names[1] }));
+  const downLink = new TimedLink(
+    { seed: seed + 1, ...down },
+    (packet) => nearQueue.push({ packet, addr: names[1] }),
+  );
   let nearClosed = false;
   let farClosed = false;
   const near: NetemCarrier = {
