@@ -62,6 +62,10 @@ export {
   type CarrierOpenedDetail,
   type ServerEventMap,
   ServerEvents,
+  type SessionClosedDetail,
+  type SessionCloseReason,
+  type SessionOpenedDetail,
+  type StreamFailedDetail,
   type UpgradeFailedDetail,
   type UpgradeFailure,
 } from "./lib/server/operations/events.ts";
