@@ -11,6 +11,7 @@
  * timeout (4 min) or KCP's idle expiry.
  */
 
+import { errorMessage } from "../../util/errors.ts";
 import { KcpListener } from "../../kcp/listener.ts";
 import type { KcpSession } from "../../kcp/session.ts";
 import type { PacketConn } from "../../net/packet_conn.ts";
@@ -21,7 +22,6 @@ import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
 import { countTunnelEvent, type TunnelCounters } from "../operations/counters.ts";
 import type { SessionCloseReason, TunnelEvent } from "../operations/events.ts";
-import { errorMessage } from "../../util/errors.ts";
 import type { SmuxError } from "../../smux/error.ts";
 import type { LogLimiter } from "../operations/log_limiter.ts";
 import { relayToTor } from "./tor_relay.ts";
