@@ -1,7 +1,8 @@
 /**
- * An Arq as a {@link SimPeer}, driven the way KcpSession drives it: writes go in
- * while kcp-go's WaitSnd gate is open and are flushed at once, input may flush
- * at once, and a timer replays kcp-go's update loop from flush's return value.
+ * An Arq as a {@link SimPeer}, driven the way KcpSession drives it, through the
+ * machine's verbs: writes go in while kcp-go's WaitSnd gate is open, reads take
+ * everything ready, then handleTimeout whenever pollTimeout has come (the flush
+ * a write or input asks for, kcp-go's update loop), and the packets go out.
  * It writes `source` in seeded random chunk sizes and collects what it reads.
  */
 import type { Arq } from "../../lib/kcp/arq.ts";
@@ -16,10 +17,8 @@ export class ArqPeer implements SimPeer {
   /** Whether the application reads (false: data piles up in the receive queue). */
   reading = true;
   #sent = 0;
-  #timerAt = 0;
-  #now = 0;
+  #started = false;
   readonly #random: Prng;
-  readonly #out = (packet: Uint8Array) => this.link.send(packet, this.#now);
 
   constructor(
     readonly arq: Arq,
@@ -35,40 +34,43 @@ export class ArqPeer implements SimPeer {
     return this.#sent === this.source.length;
   }
 
+  /** 0 until the first step (which starts the writes), then the machine's. */
   pollTimeout(): number {
-    return this.#timerAt;
+    return this.#started ? this.arq.pollTimeout() : 0;
   }
 
   handleTimeout(now: number): void {
-    this.#now = now;
-    this.#timerAt = Infinity;
-    this.#write(now);
-    const wake = this.arq.flush(now, this.#out);
-    if (!this.arq.idle) this.#timerAt = wake;
+    this.#started = true;
+    this.#service(now);
   }
 
   handleInput(packet: Uint8Array, now: number): void {
-    this.#now = now;
     for (const segment of decodePacket(packet)) {
       this.commandsIn.set(segment.cmd, (this.commandsIn.get(segment.cmd) ?? 0) + 1);
     }
-    this.arq.input(packet, now);
-    if (this.arq.flushNeeded) this.arq.flush(now, this.#out);
-    if (this.reading) this.read();
-    this.#write(now);
-    if (this.#timerAt === Infinity && !this.arq.idle) this.#timerAt = now + this.arq.options.interval;
+    this.arq.handleInput(now, packet);
+    this.#service(now);
   }
 
-  /** Reads everything ready (what the application does when `reading`). */
+  /** Reads everything ready (what the application does when `reading`); the adapter runs at the next step. */
   read(): void {
     for (let data; (data = this.arq.read()) !== null;) {
       this.received.push(data.slice());
       this.receivedBytes += data.length;
     }
-    if (this.#timerAt === Infinity && !this.arq.idle) this.#timerAt = this.#now + this.arq.options.interval;
   }
 
-  #write(now: number): void {
+  /** One pass of KcpSession's loop: data up and down, the machine's deadline, packets out. */
+  #service(now: number): void {
+    if (this.reading) this.read();
+    this.#write();
+    if (this.arq.pollTimeout() <= now) this.arq.handleTimeout(now);
+    for (let packet = this.arq.pollTransmit(); packet !== null; packet = this.arq.pollTransmit()) {
+      this.link.send(packet, now);
+    }
+  }
+
+  #write(): void {
     while (
       this.#sent < this.source.length && this.arq.sendWindowOpen && this.arq.sendBytes < this.maxSendBytes
     ) {
@@ -76,7 +78,6 @@ export class ArqPeer implements SimPeer {
       const end = Math.min(this.source.length, this.#sent + size);
       this.arq.send(this.source.subarray(this.#sent, end));
       this.#sent = end;
-      this.arq.flush(now, this.#out);
     }
   }
 }
