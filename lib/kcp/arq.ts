@@ -6,20 +6,23 @@
  *
  * - `handleInput(now, packet)` for each packet from the peer; it returns the
  *   KcpError of a malformed packet (kcp-go's Input −1/−2/−3) or null;
- * - `send(data)` for application data, `read()` for received data;
- * - `handleTimeout(now)` once `now` ≥ `pollTimeout()`;
+ * - `send(data, now)` for application data, `read()` for received data;
+ * - `handleTimeout(now)` when the timer armed for `pollTimeout()` fires;
  * - after any of these, drain `pollTransmit()` until null (packets for the peer).
  *
  * KCP has no events: what the application may do next is read from
  * `readableBytes` and `sendWindowOpen`.
  *
- * `pollTimeout()` replays kcp-go's session timing: "now" (the last time given)
- * when a flush is due at once (kcp-go's Write flushes, and Input flushes when
- * una advanced); else the next tick of kcp-go's update loop (flush, then sleep
- * for what flush returned, ≤ interval), which stops while the machine is idle
- * and restarts on the next input or write, one interval on; while idle, the
- * time to give back what traffic grew ({@link ArqLimits.idleTrimMs}); else
- * Infinity.
+ * Time follows kcp-go's session. Input that advanced una, and each write, ask
+ * for a flush at once (kcp-go's Input and Write flush): it runs in the next
+ * `pollTransmit()`, so a batch of input packets costs one flush. Apart from
+ * that, kcp-go's update loop flushes on its own timer (then sleeps for what
+ * flush returned, ≤ interval); it stops while the machine is idle and restarts
+ * on the next input or write, one interval on. `pollTimeout()` is that loop's
+ * next tick; while idle, the time to give back what traffic grew
+ * ({@link ArqLimits.idleTrimMs}); else Infinity. The tick runs only in
+ * handleTimeout: an adapter that is busy with input past a tick runs it when
+ * its timer fires, as kcp-go's separate update goroutine would.
  *
  * kcp-go specifics kept here (§4.16): the "filter jitters" ACK rule, fast-ack
  * counting per ACK for segments sent no later than the acked one, early
@@ -132,14 +135,12 @@ export class Arq {
   #transmit: Uint8Array[] = [];
   #transmitHead = 0;
   readonly #queuePacket = (packet: Uint8Array) => this.#transmit.push(packet);
-  /** The last time handed in (handleInput, handleTimeout). */
+  /** The last time handed in (handleInput, send, handleTimeout). */
   #now = 0;
   /** Whether kcp-go's update loop runs (it stops while idle), its next tick, and what the last tick's flush returned. */
   #ticking = false;
   #tickAt = 0;
   #nextWake = 0;
-  /** A write since the last handleTimeout: it flushes at once, and counts as activity. */
-  #sendPending = false;
   #lastActivityAt = 0;
   readonly #idleTrimMs: number;
   #closed = false;
@@ -272,18 +273,20 @@ export class Arq {
   }
 
   /**
-   * Queues application data (kept by reference: the caller must not modify it)
-   * and makes a flush due at once (kcp-go's Write). Empty data is ignored (kcp-go
-   * Send −1: nothing sent). Throws KcpError("message-too-large") for a message of
-   * more than 255 fragments (message mode; nothing queued); see session.ts for
-   * the gate ({@link sendWindowOpen}) an adapter applies first.
+   * Queues application data written at `now` (kept by reference: the caller
+   * must not modify it) and asks for a flush at once (kcp-go's Write). Empty
+   * data is ignored (kcp-go Send −1: nothing sent). Throws
+   * KcpError("message-too-large") for a message of more than 255 fragments
+   * (message mode; nothing queued). An adapter applies kcp-go's gate first
+   * ({@link sendWindowOpen}; session.ts).
    */
-  send(data: Uint8Array): void {
+  send(data: Uint8Array, now: number): void {
     if (this.#closed || data.length === 0) return;
     if (!this.#sendQueue.push(data)) {
       throw new KcpError("message-too-large", `a ${data.length}-byte message needs more than 255 fragments`);
     }
-    this.#sendPending = true;
+    this.#now = this.#lastActivityAt = now;
+    this.#flushNeeded = true;
   }
 
   /** Received data, or null when none is ready (stream mode: ready bytes, up to about 64 KiB; message mode: one message). */
@@ -358,49 +361,49 @@ export class Arq {
     }
     if (this.options.nc === 0 && timediff(this.#sndUna, previousUna) > 0) this.#congestion.grow(this.#rmtWnd);
     if (windowSlides || this.#ackCount >= ACK_LIST_LIMIT) this.#flushNeeded = true;
+    else this.#startTicking(now);
     return null;
   }
 
   /**
-   * Runs what is due at `now` (see the module doc): a flush asked for by input
-   * or a write, a tick of kcp-go's update loop, or the trim of an idle machine.
-   * The packets go to {@link pollTransmit}.
+   * The timer armed for {@link pollTimeout} fired: runs a tick of kcp-go's
+   * update loop if one is due (a flush), restarts the loop if there is work, or
+   * trims an idle machine after its quiet time. The packets go to
+   * {@link pollTransmit}.
    */
   handleTimeout(now: number): void {
     if (this.#closed) return;
     this.#now = now;
-    if (this.#sendPending) {
-      this.#sendPending = false;
-      this.#lastActivityAt = now;
-      this.#flushNeeded = true;
-    }
     if (this.#ticking && now >= this.#tickAt) {
       this.#ticking = false;
       this.#nextWake = this.flush(now);
-    } else if (this.#flushNeeded) {
-      this.flush(now);
     }
-    if (this.#ticking) return;
-    if (!this.idle) {
-      // after an idle spell, wait one interval as kcp-go's ever-running update loop would at most
-      this.#ticking = true;
-      this.#tickAt = this.#nextWake > now ? this.#nextWake : now + this.options.interval;
-    } else if (now - this.#lastActivityAt >= this.#idleTrimMs) {
-      this.trim();
-    }
+    this.#startTicking(now);
+    if (!this.#ticking && now - this.#lastActivityAt >= this.#idleTrimMs) this.trim();
   }
 
-  /** When {@link handleTimeout} is due: the last time given when at once, Infinity when nothing is (module doc). */
+  /**
+   * When {@link handleTimeout} is due: the update loop's next tick; the last
+   * time given when the loop must start (a read queued a WINS); while idle, the
+   * trim; Infinity when nothing is.
+   */
   pollTimeout(): number {
     if (this.#closed) return Infinity;
-    if (this.#flushNeeded || this.#sendPending) return this.#now;
     if (this.#ticking) return this.#tickAt;
-    if (!this.idle) return this.#now; // e.g. a read queued a WINS: the update loop starts
+    if (!this.idle) return this.#now;
     return this.canTrim ? this.#lastActivityAt + this.#idleTrimMs : Infinity;
   }
 
-  /** The next packet for the peer (at most mtu bytes), or null; see {@link ArqLimits.reusePacketBuffer} for ownership. */
+  /**
+   * The next packet for the peer (at most mtu bytes), or null; runs the flush
+   * that input or a write asked for first. See {@link ArqLimits.reusePacketBuffer}
+   * for how long a packet's bytes are the caller's.
+   */
   pollTransmit(): Uint8Array | null {
+    if (this.#flushNeeded && this.#transmitHead === this.#transmit.length) {
+      this.flush(this.#now);
+      this.#startTicking(this.#now);
+    }
     if (this.#transmitHead < this.#transmit.length) return this.#transmit[this.#transmitHead++];
     if (this.#transmitHead > 0) {
       this.#transmit.length = 0;
@@ -408,6 +411,13 @@ export class Arq {
       this.#writer.recycle();
     }
     return null;
+  }
+
+  /** Starts kcp-go's update loop if it is stopped and there is work (after an idle spell: one interval on). */
+  #startTicking(now: number): void {
+    if (this.#ticking || this.#closed || this.idle) return;
+    this.#ticking = true;
+    this.#tickAt = this.#nextWake > now ? this.#nextWake : now + this.options.interval;
   }
 
   /**
@@ -424,7 +434,7 @@ export class Arq {
     this.#sendBuffer.clear();
     this.#sendBufferBytes = 0;
     this.#ackCount = 0;
-    this.#sendPending = false;
+    this.#flushNeeded = false;
   }
 
   /** Whether {@link close} was called. */

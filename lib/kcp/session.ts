@@ -189,7 +189,8 @@ export class KcpSession implements ByteConn, MachineHost {
     if (this.#upper !== null) return Promise.reject(new Error("kcp: session is driven by the layer above"));
     const data = this.#readReady();
     if (data !== null) {
-      this.#serviceIfDue(); // the read may have reopened the window: a WINS is due
+      // the read may have reopened the window: the update loop must run for the WINS
+      if (!this.#servicing && this.#arq.pollTimeout() < this.#timerAt) this.#armTimer(this.#clock.now());
       return Promise.resolve(data);
     }
     if (this.#isClosed) return Promise.resolve(null);
@@ -205,8 +206,9 @@ export class KcpSession implements ByteConn, MachineHost {
     if (this.#upper !== null) return Promise.reject(new Error("kcp: session is driven by the layer above"));
     if (data.length === 0) return Promise.resolve();
     if (this.#writers.length === 0 && this.#canWrite()) {
-      this.#admit(data);
-      this.#service(this.#clock.now());
+      const now = this.#clock.now();
+      this.#admit(data, now);
+      this.#service(now);
       if (this.#canWrite() || this.#isClosed) return Promise.resolve();
       return new Promise((resolve, reject) => this.#writers.push({ data: null, resolve, reject }));
     }
@@ -317,9 +319,11 @@ export class KcpSession implements ByteConn, MachineHost {
 
   /**
    * One pass of the session's loop at `now` (repeated when a call inside asks
-   * for another): the driven machine's deadline, bytes up and down (or the
-   * ByteConn's readers and writers), the Arq's deadline (the flush), the
-   * packets out, then the one timer.
+   * for another), in kcp-go's order: the flush that input asked for, before any
+   * new write (a flush with no new data may retransmit early, §4.6); the driven
+   * machine's deadline; bytes up, then down, each write flushed at once (or the
+   * ByteConn's readers and writers); then the one timer. KCP's own deadline
+   * (its update loop) is run by the timer only (arq.ts).
    */
   #service(now: number): void {
     if (this.#isClosed) return;
@@ -332,28 +336,25 @@ export class KcpSession implements ByteConn, MachineHost {
     try {
       do {
         this.#serviceAgain = false;
+        this.#transmit();
         const upper = this.#upper;
         if (upper !== null) {
           if (upper.pollTimeout() <= now) upper.handleTimeout(now);
           for (let data; upper.wantsInput() && (data = this.#readReady()) !== null;) upper.handleInput(data);
-          for (let frame; this.#canWrite() && (frame = upper.pollTransmit()) !== null;) this.#admit(frame);
+          for (let frame; this.#canWrite() && (frame = upper.pollTransmit()) !== null;) {
+            this.#admit(frame, now);
+            this.#transmit();
+          }
+          this.#serviced();
         } else {
           if (this.#readers.length > 0 && arq.readableBytes > 0) this.#deliver();
-          if (this.#writers.length > 0) this.#wakeWriters();
+          if (this.#writers.length > 0) this.#wakeWriters(now);
         }
-        if (arq.pollTimeout() <= now) arq.handleTimeout(now);
-        this.#transmit();
-        if (upper !== null) this.#serviced();
       } while (this.#serviceAgain && !this.#isClosed);
     } finally {
       this.#servicing = false;
     }
     this.#armTimer(now);
-  }
-
-  /** Runs the loop if a call from outside it (a read) made the Arq due before the armed timer. */
-  #serviceIfDue(): void {
-    if (!this.#servicing && this.#arq.pollTimeout() < this.#timerAt) this.#service(this.#clock.now());
   }
 
   /** Arms the one timer for the earliest deadline, unless one is armed no later (an early wake-up re-arms). */
@@ -366,13 +367,17 @@ export class KcpSession implements ByteConn, MachineHost {
     this.#timer = this.#timers.setTimeout(this.#onTimer, deadline > now ? deadline - now : 0);
   }
 
+  /** The one timer: KCP's update loop (and idle trim) when due, then a pass, which runs the driven machine's. */
   #onTimer = (): void => {
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    this.#service(this.#clock.now());
+    if (this.#isClosed) return;
+    const now = this.#clock.now();
+    if (this.#arq.pollTimeout() <= now) this.#arq.handleTimeout(now);
+    this.#service(now);
   };
 
-  /** Hands every packet the Arq flushed to the conn; a failed send closes the session. */
+  /** Hands every packet the Arq has (running the flush input or a write asked for) to the conn; a failed send closes the session. */
   #transmit(): void {
     const arq = this.#arq;
     for (let packet = arq.pollTransmit(); packet !== null; packet = arq.pollTransmit()) {
@@ -417,26 +422,28 @@ export class KcpSession implements ByteConn, MachineHost {
     return this.#arq.sendWindowOpen && this.#arq.sendBytes < this.#maxSendBytes;
   }
 
-  /** Queues a write in the Arq (cut into mss pieces in message mode, as kcp-go's WriteBuffers); the loop flushes it. */
-  #admit(data: Uint8Array): void {
+  /** Queues a write in the Arq (cut into mss pieces in message mode, as kcp-go's WriteBuffers); #transmit flushes it. */
+  #admit(data: Uint8Array, now: number): void {
     const arq = this.#arq;
     if (arq.options.streamMode) {
-      arq.send(data);
+      arq.send(data, now);
     } else {
       for (let offset = 0; offset < data.length; offset += arq.mss) {
-        arq.send(data.subarray(offset, offset + arq.mss));
+        arq.send(data.subarray(offset, offset + arq.mss), now);
       }
     }
   }
 
-  #wakeWriters(): void {
+  /** Admits waiting writes while the gate is open, each flushed at once (kcp-go's Write). */
+  #wakeWriters(now: number): void {
     while (this.#writers.length > 0 && this.#canWrite() && !this.#isClosed) {
       const writer = this.#writers[0];
       if (writer.data !== null) {
         const data = writer.data;
         writer.data = null;
-        this.#admit(data);
-        if (!this.#canWrite()) return;
+        this.#admit(data, now);
+        this.#transmit();
+        if (this.#isClosed || !this.#canWrite()) return; // a failed send closes the session and rejects the writers
       }
       this.#writers.shift();
       writer.resolve();

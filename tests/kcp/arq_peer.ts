@@ -1,9 +1,10 @@
 /**
  * An Arq as a {@link SimPeer}, driven the way KcpSession drives it, through the
- * machine's verbs: writes go in while kcp-go's WaitSnd gate is open, reads take
- * everything ready, then handleTimeout whenever pollTimeout has come (the flush
- * a write or input asks for, kcp-go's update loop), and the packets go out.
- * It writes `source` in seeded random chunk sizes and collects what it reads.
+ * machine's verbs: each step sends what the machine has (the flush input asked
+ * for), reads everything ready, writes while kcp-go's WaitSnd gate is open
+ * (each write flushed at once); handleTimeout only when pollTimeout has come
+ * (kcp-go's update loop). It writes `source` in seeded random chunk sizes and
+ * collects what it reads.
  */
 import type { Arq } from "../../lib/kcp/arq.ts";
 import { decodePacket } from "../../lib/kcp/segment.ts";
@@ -40,6 +41,7 @@ export class ArqPeer implements SimPeer {
   }
 
   handleTimeout(now: number): void {
+    if (this.#started && this.arq.pollTimeout() <= now) this.arq.handleTimeout(now);
     this.#started = true;
     this.#service(now);
   }
@@ -52,7 +54,7 @@ export class ArqPeer implements SimPeer {
     this.#service(now);
   }
 
-  /** Reads everything ready (what the application does when `reading`); the adapter runs at the next step. */
+  /** Reads everything ready (what the application does when `reading`). */
   read(): void {
     for (let data; (data = this.arq.read()) !== null;) {
       this.received.push(data.slice());
@@ -60,24 +62,24 @@ export class ArqPeer implements SimPeer {
     }
   }
 
-  /** One pass of KcpSession's loop: data up and down, the machine's deadline, packets out. */
+  /** One pass of KcpSession's loop: packets out (input's flush), reads, writes each flushed at once. */
   #service(now: number): void {
+    this.#transmit(now);
     if (this.reading) this.read();
-    this.#write();
-    if (this.arq.pollTimeout() <= now) this.arq.handleTimeout(now);
-    for (let packet = this.arq.pollTransmit(); packet !== null; packet = this.arq.pollTransmit()) {
-      this.link.send(packet, now);
-    }
-  }
-
-  #write(): void {
     while (
       this.#sent < this.source.length && this.arq.sendWindowOpen && this.arq.sendBytes < this.maxSendBytes
     ) {
       const size = 1 + this.#random.below(this.#random.next() < 0.5 ? 100 : 40_000);
       const end = Math.min(this.source.length, this.#sent + size);
-      this.arq.send(this.source.subarray(this.#sent, end));
+      this.arq.send(this.source.subarray(this.#sent, end), now);
       this.#sent = end;
+      this.#transmit(now);
+    }
+  }
+
+  #transmit(now: number): void {
+    for (let packet = this.arq.pollTransmit(); packet !== null; packet = this.arq.pollTransmit()) {
+      this.link.send(packet, now);
     }
   }
 }

@@ -16,7 +16,7 @@ const acks = (una: number, ...sns: number[]) => sns.map((sn) => ({ cmd: CMD_ACK,
 function senderWith(count: number, options = SF): Arq {
   const arq = new Arq(1, options);
   for (let i = 0; i < count; i++) {
-    arq.send(bytes(1));
+    arq.send(bytes(1), 0);
     flushTo(arq, 0, () => {});
   }
   return arq;
@@ -61,7 +61,7 @@ Deno.test("Arq §4.7: fast-ack counts per ACK; early retransmit at the next flus
 Deno.test("Arq §4.6 rule 10.3: no early retransmit in a flush that moves new data", () => {
   const arq = senderWith(2);
   arq.handleInput(5, packetOf(...acks(0, 1)));
-  arq.send(bytes(1));
+  arq.send(bytes(1), 0);
   assert.deepEqual(flushSegments(arq, 5).map((s) => s.sn), [2], "only the new segment");
   assert.deepEqual(flushSegments(arq, 6).map((s) => s.sn), [0], "then the early retransmit");
 });
@@ -77,14 +77,14 @@ Deno.test("Arq §4.7: only segments sent no later than the acked one gain fastac
 Deno.test("Arq §4.6 rule 10.2: fast retransmit after `resend` skips, even while new data moves", () => {
   const arq = senderWith(3, { ...SF, resend: 2 });
   arq.handleInput(5, packetOf(...acks(0, 1, 2)));
-  arq.send(bytes(1));
+  arq.send(bytes(1), 0);
   assert.deepEqual(flushSegments(arq, 5).map((s) => s.sn), [0, 3]);
 });
 
 Deno.test("Arq §4.7: timeout backoff is linear (R, 2R, 3R…) with nodelay 0, half steps with nodelay", () => {
   const times = (nodelay: number) => {
     const arq = new Arq(1, { ...SF, nodelay });
-    arq.send(bytes(1));
+    arq.send(bytes(1), 0);
     const sentAt: number[] = [];
     for (let t = 0; t <= 3000; t++) if (flushSegments(arq, t).length > 0) sentAt.push(t);
     return sentAt;
@@ -96,7 +96,7 @@ Deno.test("Arq §4.7: timeout backoff is linear (R, 2R, 3R…) with nodelay 0, h
 Deno.test("Arq §4.14: flush returns now + the nearest retransmission, at most now + interval", () => {
   const arq = new Arq(1, { ...SF, interval: 50 });
   assert.equal(flushTo(arq, 1000, () => {}), 1050);
-  arq.send(bytes(1));
+  arq.send(bytes(1), 0);
   flushTo(arq, 1000, () => {}); // resend due at 1200
   assert.equal(flushTo(arq, 1180, () => {}), 1200);
   assert.equal(flushTo(arq, 1199.5, () => {}), 1199.5 + 1, "ms resolution on the u32 clock");
@@ -127,8 +127,8 @@ Deno.test("Arq §4.8 step 3: one RTT sample per packet, from its last ACK", () =
 
 Deno.test("Arq §4.11: with congestion control the first flush moves no data, then one segment", () => {
   const arq = new Arq(1, KCP_DEFAULT_OPTIONS);
-  arq.send(bytes(10));
-  arq.send(bytes(10));
+  arq.send(bytes(10), 0);
+  arq.send(bytes(10), 0);
   assert.deepEqual(flushSegments(arq, 0), []);
   assert.equal(arq.cwnd, 1);
   assert.deepEqual(flushSegments(arq, 100).map((s) => s.sn), [0]);
@@ -139,7 +139,7 @@ Deno.test("Arq §4.11: with congestion control the first flush moves no data, th
 
 Deno.test("Arq §4.11: a timeout collapses cwnd to 1 and halves ssthresh", () => {
   const arq = new Arq(1, { ...KCP_DEFAULT_OPTIONS, interval: 10 });
-  for (let i = 0; i < 4; i++) arq.send(bytes(1));
+  for (let i = 0; i < 4; i++) arq.send(bytes(1), 0);
   flushSegments(arq, 0);
   for (let t = 10, una = 0; una < 3; t += 10) {
     flushSegments(arq, t);
@@ -152,7 +152,7 @@ Deno.test("Arq §4.11: a timeout collapses cwnd to 1 and halves ssthresh", () =>
 
 Deno.test("Arq §4.11: nc = 1 ignores cwnd: the window is min(sndWnd, rmtWnd)", () => {
   const arq = new Arq(1, { ...SF, sndWnd: 3 });
-  for (let i = 0; i < 5; i++) arq.send(bytes(1376));
+  for (let i = 0; i < 5; i++) arq.send(bytes(1376), 0);
   assert.deepEqual(flushSegments(arq, 0).map((s) => s.sn), [0, 1, 2], "sndWnd 3");
   arq.handleInput(1, packetOf({ cmd: CMD_WINS, wnd: 1, una: 0 }));
   assert.equal(arq.sendWindowOpen, false, "WaitSnd 5 ≥ rmtWnd 1: writes wait");
@@ -164,7 +164,7 @@ Deno.test("Arq §4.11: nc = 1 ignores cwnd: the window is min(sndWnd, rmtWnd)", 
 
 Deno.test("Arq §1.3: packets ≤ mtu: a full-MSS PUSH is 1400 bytes, at most 58 ACKs per packet", () => {
   const arq = new Arq(1, SF);
-  arq.send(bytes(1376 * 2 + 100));
+  arq.send(bytes(1376 * 2 + 100), 0);
   assert.deepEqual(flushDecoded(arq, 0).sizes, [1400, 1400, 124]);
   const receiver = new Arq(1, SF);
   for (let sn = 1; sn <= 100; sn++) receiver.handleInput(1, packetOf(...pushes(sn))); // all out of order: 100 ACKs
@@ -175,13 +175,13 @@ Deno.test("Arq §1.3: packets ≤ mtu: a full-MSS PUSH is 1400 bytes, at most 58
 
 Deno.test("Arq §4.4: stream mode merges writes into full segments; a sent partial segment is not extended", () => {
   const arq = new Arq(1, SF);
-  arq.send(bytes(100));
-  arq.send(bytes(2000));
+  arq.send(bytes(100), 0);
+  arq.send(bytes(2000), 0);
   assert.deepEqual(flushSegments(arq, 0).map((s) => s.data.length), [1376, 724]);
-  arq.send(bytes(10));
+  arq.send(bytes(10), 0);
   assert.deepEqual(flushSegments(arq, 1).map((s) => s.data.length), [10]);
   const queued = arq.sendBytes;
-  arq.send(new Uint8Array()); // kcp-go Send −1: nothing queued
+  arq.send(new Uint8Array(), 0); // kcp-go Send −1: nothing queued
   assert.equal(arq.sendBytes, queued);
   assert.deepEqual(flushSegments(arq, 2), []);
 });
@@ -190,11 +190,11 @@ Deno.test("Arq §4.4: message mode numbers fragments down to 0 and reassembles t
   const options = { ...SF, streamMode: false };
   const sender = new Arq(1, options);
   const message = Uint8Array.from({ length: 2 * 1376 + 1 }, (_, i) => i);
-  sender.send(message);
+  sender.send(message, 0);
   const sent = flushDecoded(sender, 0).packets;
   assert.deepEqual(sent.flat().map((s) => s.frg), [2, 1, 0]);
   assert.throws(
-    () => sender.send(new Uint8Array(256 * 1376)),
+    () => sender.send(new Uint8Array(256 * 1376), 0),
     (error: unknown) => error instanceof KcpError && error.code === "message-too-large",
     "more than 255 fragments (kcp-go Send −2)",
   );
@@ -236,7 +236,7 @@ Deno.test("Arq §4.2: sequence numbers and timestamps wrap modulo 2³²", () => 
   const start = 2 ** 32 - 2;
   const sender = new Arq(1, SF, { initialSn: start });
   const receiver = new Arq(1, SF, { initialSn: start });
-  for (let i = 0; i < 4; i++) sender.send(bytes(1376, i));
+  for (let i = 0; i < 4; i++) sender.send(bytes(1376, i), 0);
   const now = 2 ** 32 - 1; // ts wraps between send and ack
   const sent = flushDecoded(sender, now).packets;
   assert.deepEqual(sent.flat().map((s) => s.sn), [2 ** 32 - 2, 2 ** 32 - 1, 0, 1]);

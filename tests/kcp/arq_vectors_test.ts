@@ -53,7 +53,7 @@ Deno.test("Arq K4, KCP-SMUX.md §6: a WASK is answered by WINS at the next flush
 
 Deno.test("Arq K7, KCP-SMUX.md §6: the client's first packet carries the smux SYN", () => {
   const arq = new Arq(0x0badcafe, SNOWFLAKE_KCP_OPTIONS);
-  arq.send(fromHex("02 00 00 00 03 00 00 00"));
+  arq.send(fromHex("02 00 00 00 03 00 00 00"), 0);
   assert.deepEqual(flushHex(arq, 0x2a), [
     hex("fe ca ad 0b 51 00 ff ff 2a 00 00 00 00 00 00 00 00 00 00 00 08 00 00 00 02 00 00 00 03 00 00 00"),
   ]);
@@ -69,7 +69,7 @@ Deno.test("Arq K8, KCP-SMUX.md §6/§9.4: ACK rides in front of data in one pack
     packetOf({ conv: 0x0badcafe, sn: 1, ts: 0x64, data: fromHex("0202050003000000 68656c6c6f") }),
   );
   arq.read();
-  arq.send(fromHex("02 04 08 00 03 00 00 00 05 00 00 00 00 00 10 00"));
+  arq.send(fromHex("02 04 08 00 03 00 00 00 05 00 00 00 00 00 10 00"), 0);
   assert.deepEqual(flushHex(arq, 0x65), [
     hex(
       "fe ca ad 0b 52 00 ff ff 64 00 00 00 01 00 00 00 02 00 00 00 00 00 00 00" +

@@ -60,7 +60,7 @@ Deno.test("fuzz: Arq.handleInput never throws, returns null or a KcpError, and s
     let now = 0;
     for (let i = 0; i < 5_000; i++) {
       now += random.below(50);
-      if (random.next() < 0.2) arq.send(random.bytes(random.below(3000)));
+      if (random.next() < 0.2) arq.send(random.bytes(random.below(3000)), now);
       const error = arq.handleInput(now, randomPacket(random, 7));
       assert.ok(
         error === null || ["short-packet", "conv-mismatch", "bad-length", "bad-command"].includes(error.code),

@@ -66,7 +66,7 @@ Deno.test("Arq.trim: after 1 MB each way over a lossy link, the idle pair shrink
 Deno.test("Arq.trim does nothing while data is in flight or unread", () => {
   const a = new Arq(1, SNOWFLAKE_KCP_OPTIONS);
   const b = new Arq(1, SNOWFLAKE_KCP_OPTIONS);
-  a.send(new Uint8Array(200_000));
+  a.send(new Uint8Array(200_000), 0);
   flushTo(a, 0, (packet) => b.handleInput(0, packet));
   assert.equal(a.canTrim, false, "unacknowledged data");
   const before = a.footprint;

@@ -94,7 +94,7 @@ Deno.test("Arq with reusePacketBuffer: the same packets, byte for byte, encoded 
   const data = new Uint8Array(20_000).map((_, i) => i * 7);
   const run = (reusePacketBuffer: boolean) => {
     const arq = new Arq(42, SNOWFLAKE_KCP_OPTIONS, { reusePacketBuffer });
-    arq.send(data);
+    arq.send(data, 0);
     arq.handleInput(0, packetOf({ conv: 42, cmd: 81, sn: 0, data: new Uint8Array(5) })); // an ACK to send too
     const packets: Uint8Array[] = [];
     const buffers = new Set<ArrayBufferLike>();
