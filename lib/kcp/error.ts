@@ -21,8 +21,11 @@ export type KcpErrorCode =
   | "message-too-large" // message mode: a write of more than 255 fragments (kcp-go Send −2)
   | "invalid-options"; // a KcpOptions field out of range
 
+/** A KCP failure or a dropped packet's reason; `code` says which. */
 export class KcpError extends Error {
+  /** Always "KcpError". */
   override name = "KcpError";
+  /** `code`: what went wrong; `message`: the details (prefixed "kcp: "). */
   constructor(readonly code: KcpErrorCode, message: string) {
     super(`kcp: ${message}`);
   }

@@ -31,6 +31,7 @@
  */
 
 import type { ByteConn } from "../net/byte_conn.ts";
+// MachineHost: implemented structurally (drive), so that the public API need not document the machine interface
 import type { MachineHost, MachineLink, UpperMachine } from "../net/machine_host.ts";
 import { ConnClosedError, type PacketConn } from "../net/packet_conn.ts";
 import { type Clock, systemClock, systemTimers, type Timers } from "../util/clock.ts";
@@ -48,6 +49,7 @@ export const DEFAULT_MAX_RECV_BYTES = 4 * 1024 * 1024;
 /** Default quiet time (ms, no input or write) after which an idle session gives back its grown pools (ours). */
 export const DEFAULT_IDLE_TRIM_MS = 1000;
 
+/** Settings of a {@link KcpSession}. */
 export interface KcpSessionOptions {
   /** KCP settings; default {@link SNOWFLAKE_KCP_OPTIONS}. */
   kcp?: Partial<KcpOptions>;
@@ -57,12 +59,15 @@ export interface KcpSessionOptions {
   maxRecvBytes?: number;
   /** Quiet ms after which an idle session trims its pools and rings (see the module doc); default 1000. */
   idleTrimMs?: number;
+  /** Time source; default the system's monotonic clock. */
   clock?: Clock;
   /** Where the session's one timer is armed (default: the runtime's). */
   timers?: Timers;
+  /** Where the session's errors are logged; default nowhere. */
   logger?: Logger;
 }
 
+/** Settings of a dialed {@link KcpSession} ({@link KcpSession.dial}). */
 export interface KcpDialOptions extends KcpSessionOptions {
   /** Conversation id; default 4 random bytes read little-endian, as kcp-go's NewConn2. */
   conv?: number;
@@ -72,6 +77,7 @@ export interface KcpDialOptions extends KcpSessionOptions {
 
 /** What a session has counted. */
 export interface KcpSessionStats {
+  /** Packets read from the conn for this session. */
   packetsIn: number;
   /** Packets dropped in whole or part as malformed (kcp-go Input ≠ 0) or from a second source address. */
   inputErrors: number;
@@ -91,11 +97,18 @@ export interface KcpSessionHost {
   onClose(session: KcpSession): void;
 }
 
-export class KcpSession implements ByteConn, MachineHost {
+/**
+ * One KCP conversation as a {@link ByteConn} (kcp-go `UDPSession`): the adapter that owns the Arq state machine's one
+ * timer and the conn, and drives the machine of the layer above when handed one ({@link MachineHost}); see the module doc.
+ */
+export class KcpSession implements ByteConn {
+  /** Conversation id (KCP `conv`). */
   readonly conv: number;
+  /** The peer's address on the PacketConn. */
   readonly remoteAddr: string;
   /** Resolves once the session is closed. */
   readonly closed: Promise<void>;
+  /** Counts since the session started; read at any time. */
   readonly stats: KcpSessionStats = { packetsIn: 0, inputErrors: 0, lastError: null };
   readonly #arq: Arq;
   readonly #conn: PacketConn;
@@ -162,11 +175,15 @@ export class KcpSession implements ByteConn, MachineHost {
     return session;
   }
 
-  /** The state machine, for inspection (RTO, windows). */
+  /**
+   * The state machine, for inspection (RTO, windows).
+   * @ignore
+   */
   get arq(): Arq {
     return this.#arq;
   }
 
+  /** Whether {@link close} was called or the session failed. */
   get isClosed(): boolean {
     return this.#isClosed;
   }
@@ -176,7 +193,7 @@ export class KcpSession implements ByteConn, MachineHost {
     return this.#lastInputAt;
   }
 
-  /** Whether the session's timer is armed (for tests: one timer per session, whatever it drives). */
+  /** Whether the session's one timer is armed (whatever it drives: KCP's update loop, idle trim, smux keepalive). */
   get timerArmed(): boolean {
     return this.#timer !== undefined;
   }
@@ -215,7 +232,10 @@ export class KcpSession implements ByteConn, MachineHost {
     return new Promise((resolve, reject) => this.#writers.push({ data, resolve, reject }));
   }
 
-  /** See {@link MachineHost.drive}: from now on the session's loop drives `machine` (SmuxSession's). */
+  /**
+   * {@link MachineHost.drive}: from now on the session's loop drives `machine` (SmuxSession does this itself).
+   * @ignore
+   */
   drive(machine: UpperMachine, serviced: () => void): MachineLink {
     if (this.#upper !== null || this.#readers.length > 0 || this.#writers.length > 0) {
       throw new Error("kcp: session already has a reader, writer or driven machine");

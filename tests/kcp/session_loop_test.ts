@@ -11,7 +11,7 @@ import { Arq } from "../../lib/kcp/arq.ts";
 import { KcpListener } from "../../lib/kcp/listener.ts";
 import { SNOWFLAKE_KCP_OPTIONS } from "../../lib/kcp/options.ts";
 import { KcpSession } from "../../lib/kcp/session.ts";
-import { memoryPacketPair } from "../../lib/net/memory.ts";
+import { memoryPacketPair } from "../support/memory.ts";
 import { SmuxSession } from "../../lib/smux/session.ts";
 import type { SmuxStream } from "../../lib/smux/stream.ts";
 import { concat } from "../../lib/util/bytes.ts";
