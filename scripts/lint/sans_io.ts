@@ -1,8 +1,8 @@
 /**
- * Our `deno lint` plugin (deno.json "lint.plugins"): the protocol layers'
- * state machines and codecs are sans-I/O (STYLE.md, "Layers are sans-I/O
- * state machines"), and this holds them to it. In a file listed in
- * {@link SANS_IO_FILES}, rule `sans-io/no-io` reports:
+ * Lint rule `snowflake/sans-io` (scripts/lint/plugin.ts): the protocol
+ * layers' state machines and codecs are sans-I/O (STYLE.md, "Layers are
+ * sans-I/O state machines"), and this holds them to it. In a file listed in
+ * {@link SANS_IO_FILES}, it reports:
  *
  * - reading a clock: `Date.now()`, `performance.now()`, `new Date()`,
  *   `Date()`, or importing `systemClock` (time comes in as `now`);
@@ -95,7 +95,8 @@ function globalName(node: Deno.lint.Node): string | undefined {
   return undefined;
 }
 
-const noIo: Deno.lint.Rule = {
+/** The rule; see the module doc. */
+export const sansIoRule: Deno.lint.Rule = {
   create(context) {
     if (!isListed(context.filename)) return {};
     const report = (node: Deno.lint.Node, what: string) =>
@@ -133,7 +134,3 @@ const noIo: Deno.lint.Rule = {
     };
   },
 };
-
-/** The plugin: one rule, `sans-io/no-io`. */
-const plugin: Deno.lint.Plugin = { name: "sans-io", rules: { "no-io": noIo } };
-export default plugin;

@@ -1,17 +1,20 @@
 /**
- * The sans-I/O lint plugin (scripts/lint/sans_io.ts): a listed machine that
+ * The sans-I/O lint rule (scripts/lint/sans_io.ts): a listed machine that
  * reads a clock, sets a timer or does I/O fails `deno lint`; clean code and
  * unlisted files pass; every listed file exists.
  */
 
 import assert from "node:assert/strict";
-import plugin, { SANS_IO_FILES } from "../../scripts/lint/sans_io.ts";
+import plugin from "../../scripts/lint/plugin.ts";
+import { SANS_IO_FILES } from "../../scripts/lint/sans_io.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MACHINE = "lib/kcp/arq.ts";
 
 function lint(source: string, file = MACHINE): string[] {
-  return Deno.lint.runPlugin(plugin, file, source).map((d) => d.message);
+  return Deno.lint.runPlugin(plugin, file, source).filter((d) => d.id === "snowflake/sans-io").map((d) =>
+    d.message
+  );
 }
 
 Deno.test("sans-io lint: clocks, timers and I/O in a listed machine are each reported", () => {
@@ -63,7 +66,7 @@ Deno.test("sans-io lint: `deno lint` with our config fails on a machine that rea
     await Deno.mkdir(`${dir}/lib/kcp`, { recursive: true });
     await Deno.writeTextFile(
       `${dir}/deno.json`,
-      JSON.stringify({ lint: { plugins: [new URL("scripts/lint/sans_io.ts", ROOT).href] } }),
+      JSON.stringify({ lint: { plugins: [new URL("scripts/lint/plugin.ts", ROOT).href] } }),
     );
     await Deno.writeTextFile(`${dir}/lib/kcp/arq.ts`, "export const startedAt = Date.now();\n");
     await Deno.writeTextFile(`${dir}/lib/kcp/session.ts`, "export const startedAt = Date.now();\n");
@@ -79,7 +82,7 @@ Deno.test("sans-io lint: `deno lint` with our config fails on a machine that rea
       );
       return { code: output.code, codes: report.diagnostics.map((d) => d.code) };
     };
-    assert.deepEqual(await run("lib/kcp/arq.ts"), { code: 1, codes: ["sans-io/no-io"] });
+    assert.deepEqual(await run("lib/kcp/arq.ts"), { code: 1, codes: ["snowflake/sans-io"] });
     assert.deepEqual(await run("lib/kcp/session.ts"), { code: 0, codes: [] });
   } finally {
     await Deno.remove(dir, { recursive: true });

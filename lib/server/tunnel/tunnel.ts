@@ -11,6 +11,7 @@
  * timeout (4 min) or KCP's idle expiry.
  */
 
+import { errorMessage } from "../../util/errors.ts";
 import { KcpListener } from "../../kcp/listener.ts";
 import type { KcpSession } from "../../kcp/session.ts";
 import type { PacketConn } from "../../net/packet_conn.ts";
@@ -120,7 +121,7 @@ export class TurbotunnelInstance {
       } catch (error) {
         counters.torFailures++;
         stream.close();
-        const why = error instanceof Error ? error.message : String(error);
+        const why = errorMessage(error);
         log.info("tor", `handleConn: failed to connect to ORPort: ${why}`, clock.now());
         return;
       }
