@@ -8,14 +8,15 @@
  * - each input packet may trigger an immediate flush (una advanced); packets
  *   read as a batch (packet_conn_extensions.ts) are all taken in first, then
  *   flushed and delivered once;
- * - one loop and one timer: every wake-up (input, write, read, timer) reads the
- *   clock once, moves data, calls the Arq's handleTimeout when due (kcp-go's
- *   update loop, and the trim of an idle machine: arq.ts), sends what it
- *   flushed, and arms the one timer for the earliest pollTimeout();
- * - the layer above may hand its machine to the session ({@link MachineHost}:
- *   SmuxSession does): the same loop then drives both machines, bytes move
- *   between them by plain calls, and the one timer covers both deadlines (smux
- *   keepalive beside KCP's).
+ * - one loop and one timer: every wake-up (input, write, timer) reads the
+ *   clock once, moves data, sends what the Arq has (pollTransmit runs the
+ *   flushes input and writes asked for), and arms the one timer for the
+ *   earliest pollTimeout(); the timer runs the Arq's handleTimeout (kcp-go's
+ *   update loop, and the trim of an idle machine: arq.ts);
+ * - the layer above may hand its machine to the session (a MachineHost,
+ *   lib/net/machine_host.ts; SmuxSession does): the same loop then drives both
+ *   machines, bytes move between them by plain calls, and the one timer covers
+ *   both deadlines (smux keepalive beside KCP's).
  *
  * Bounds (a peer that stops reading or acking cannot grow us without limit):
  * - send: writes are admitted while WaitSnd < min(sndWnd, rmtWnd) (kcp-go) and
@@ -31,8 +32,7 @@
  */
 
 import type { ByteConn } from "../net/byte_conn.ts";
-// MachineHost: implemented structurally (drive), so that the public API need not document the machine interface
-import type { MachineHost, MachineLink, UpperMachine } from "../net/machine_host.ts";
+import type { MachineLink, UpperMachine } from "../net/machine_host.ts";
 import { ConnClosedError, type PacketConn } from "../net/packet_conn.ts";
 import { type Clock, systemClock, systemTimers, type Timers } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
@@ -99,7 +99,7 @@ export interface KcpSessionHost {
 
 /**
  * One KCP conversation as a {@link ByteConn} (kcp-go `UDPSession`): the adapter that owns the Arq state machine's one
- * timer and the conn, and drives the machine of the layer above when handed one ({@link MachineHost}); see the module doc.
+ * timer and the conn, and drives the machine of the layer above when handed one (a MachineHost); see the module doc.
  */
 export class KcpSession implements ByteConn {
   /** Conversation id (KCP `conv`). */
@@ -233,7 +233,8 @@ export class KcpSession implements ByteConn {
   }
 
   /**
-   * {@link MachineHost.drive}: from now on the session's loop drives `machine` (SmuxSession does this itself).
+   * MachineHost's `drive` (lib/net/machine_host.ts; implemented structurally, so that the public API need not
+   * document the machine interface): from now on the session's loop drives `machine`. SmuxSession calls it.
    * @ignore
    */
   drive(machine: UpperMachine, serviced: () => void): MachineLink {
