@@ -156,7 +156,7 @@ export {
 } from "./lib/webrtc/mod.ts";
 
 // Shared utilities.
-export { type Clock, ManualClock, systemClock } from "./lib/util/clock.ts";
+export { type Clock, ManualClock, systemClock, type Timers } from "./lib/util/clock.ts";
 export {
   Logger,
   type LoggerOptions,
