@@ -14,7 +14,7 @@ import { PtMessages, stdoutPtSink } from "../lib/pt/messages.ts";
 import { serverSetup } from "../lib/pt/server_env.ts";
 import { watchStdinClose } from "../lib/pt/stdin_close.ts";
 import { type CommonServerConfig, launchManagedServers } from "../lib/server/managed.ts";
-import { type SnowflakeServer, startSnowflakeServer } from "../lib/server/server.ts";
+import { type SnowflakeServer, startServer } from "../lib/server/server.ts";
 import { resolveTls, TlsConfigError } from "../lib/server/tls_config.ts";
 import { parseNumTurbotunnel, parseTransportOptions } from "../lib/server/transport_options.ts";
 import { PtArgs } from "../lib/pt/args.ts";
@@ -55,6 +55,14 @@ const FLAGS = {
   "stats-interval": flag.duration(24 * 3600_000, "how often to log the stats line (0 = never)"),
   "max-connections": flag.int(50_000, "most WebSocket connections at once (more get 503)"),
   "max-sessions": flag.int(10_000, "most KCP sessions at once per KCP instance"),
+  "upgrade-timeout": flag.duration(
+    10_000,
+    "time a connection has to send its whole WebSocket upgrade request (Go's server: 10s)",
+  ),
+  "max-pending-upgrades": flag.int(
+    10_000,
+    "most connections mid-upgrade at once (more are closed at accept)",
+  ),
   verbose: flag.bool(false, "log debug lines"),
 };
 
@@ -65,6 +73,8 @@ const LEVELS: Record<LogLevel, "debug" | "info" | "warning" | "error"> = {
   error: "error",
 };
 
+type ServerFlags = FlagValues<typeof FLAGS>;
+
 export async function main(args: string[]): Promise<number> {
   const flags = parseCommandLine("snowflake server", SUMMARY, FLAGS, args);
   if (typeof flags === "number") return flags;
@@ -73,30 +83,79 @@ export async function main(args: string[]): Promise<number> {
     console.error(`snowflake-server ${denoJson.version} (Deno ${Deno.version.deno})`);
     return 0;
   }
-
-  const standalone = v.listen !== "";
   const pt = new PtMessages(stdoutPtSink);
+  const sink = logSink(v, pt);
+  if (typeof sink === "string") {
+    console.error(sink);
+    return 1;
+  }
+  const logger = new Logger(sink, { unsafeLogging: v["unsafe-logging"], verbose: v.verbose });
+  logger.info(`snowflake-server ${denoJson.version}`);
+  const started = startServers(v, logger, sink, pt);
+  if (typeof started === "string") {
+    logger.error(started);
+    return 1;
+  }
+  const { servers, exitOnStdinClose } = started;
+  const reason = await untilStopped(logger, exitOnStdinClose);
+  logger.info(`caught signal "${reason}", exiting`);
+  await Promise.all(servers.map((server) => server.stop()));
+  return 0;
+}
+
+/**
+ * Where log lines go: `-log` or stderr; in managed mode warnings and errors
+ * also go to tor as LOG lines (without our timestamp). A string: why not.
+ */
+function logSink(v: ServerFlags, pt: PtMessages): LogSink | string {
   let fileOrStderr: LogSink = stderrSink;
   if (v.log) {
     try {
       Deno.openSync(v.log, { append: true, create: true, mode: 0o600 }).close();
       fileOrStderr = fileSink(v.log);
     } catch (error) {
-      console.error(`can't open log file: ${errorMessage(error)}`);
-      return 1;
+      return `can't open log file: ${errorMessage(error)}`;
     }
   }
-  // In managed mode, warnings and errors also go to tor as LOG lines (without our timestamp).
-  const sink: LogSink = standalone ? fileOrStderr : (line, level) => {
+  if (v.listen !== "") return fileOrStderr;
+  return (line, level) => {
     fileOrStderr(line, level);
     if (level === "warn" || level === "error") pt.log(LEVELS[level], line.replace(/^\S+ \S+ /, ""));
   };
-  const logger = new Logger(sink, {
+}
+
+/** The flags shared by every listener, as the servers' common config; a string: why not. */
+function commonConfig(v: ServerFlags, logger: Logger, sink: LogSink): CommonServerConfig | string {
+  const common: CommonServerConfig = {
+    legacy: !v["disable-legacy"],
+    logger,
+    logSink: sink,
     unsafeLogging: v["unsafe-logging"],
     verbose: v.verbose,
-  });
-  logger.info(`snowflake-server ${denoJson.version}`);
+    maxConnections: v["max-connections"],
+    maxSessions: v["max-sessions"],
+    upgradeTimeoutMs: v["upgrade-timeout"],
+    maxPendingUpgrades: v["max-pending-upgrades"],
+    statsIntervalMs: v["stats-interval"],
+  };
+  try {
+    if (v["metrics-address"]) {
+      const addr = resolveAddr(v["metrics-address"]);
+      common.metrics = { hostname: tcpAddrHost(addr), port: addr.port };
+    }
+  } catch (error) {
+    return `-metrics-address: ${errorMessage(error)}`;
+  }
+  return common;
+}
 
+/** Standalone (-listen) or managed by tor: starts the servers, or says why it cannot. */
+function startServers(
+  v: ServerFlags,
+  logger: Logger,
+  sink: LogSink,
+  pt: PtMessages,
+): { servers: SnowflakeServer[]; exitOnStdinClose: boolean } | string {
   let tls;
   try {
     tls = resolveTls({
@@ -109,39 +168,17 @@ export async function main(args: string[]): Promise<number> {
     });
   } catch (error) {
     if (!(error instanceof TlsConfigError)) throw error;
-    logger.error(error.message);
     if (v.log) console.error(error.message);
-    return 1;
+    return error.message;
   }
-
-  const common: CommonServerConfig = {
-    legacy: !v["disable-legacy"],
-    logger,
-    logSink: sink,
-    unsafeLogging: v["unsafe-logging"],
-    verbose: v.verbose,
-    maxConnections: v["max-connections"],
-    maxSessions: v["max-sessions"],
-    statsIntervalMs: v["stats-interval"],
-  };
-  try {
-    if (v["metrics-address"]) {
-      const addr = resolveAddr(v["metrics-address"]);
-      common.metrics = { hostname: tcpAddrHost(addr), port: addr.port };
-    }
-  } catch (error) {
-    logger.error(`-metrics-address: ${errorMessage(error)}`);
-    return 1;
-  }
-
-  let servers: SnowflakeServer[];
-  let exitOnStdinClose = false;
-  if (standalone) {
+  const common = commonConfig(v, logger, sink);
+  if (typeof common === "string") return common;
+  let started: { servers: SnowflakeServer[]; exitOnStdinClose: boolean };
+  if (v.listen !== "") {
     try {
-      servers = [startStandalone(v, tls, common)];
+      started = { servers: [startStandalone(v, tls, common)], exitOnStdinClose: false };
     } catch (error) {
-      logger.error(errorMessage(error));
-      return 1;
+      return errorMessage(error);
     }
   } else {
     let info;
@@ -149,21 +186,23 @@ export async function main(args: string[]): Promise<number> {
       info = serverSetup(Deno.env.toObject(), pt);
     } catch (error) {
       if (!(error instanceof PtEnvError)) throw error;
-      logger.error(`error in setup: ${error.message}`);
-      return 1;
+      return `error in setup: ${error.message}`;
     }
     pt.statusVersion("snowflake", denoJson.version);
-    exitOnStdinClose = info.exitOnStdinClose;
-    servers = launchManagedServers(info, tls, common, pt);
+    started = {
+      servers: launchManagedServers(info, tls, common, pt),
+      exitOnStdinClose: info.exitOnStdinClose,
+    };
   }
-  if (common.metrics && servers[0]?.metricsPort) logger.info(`metrics at port ${servers[0].metricsPort}`);
+  const metricsPort = started.servers[0]?.metricsPort;
+  if (common.metrics && metricsPort) logger.info(`metrics at port ${metricsPort}`);
+  return started;
+}
 
+/** Resolves with the signal's name on SIGTERM or SIGINT (or stdin closing, when tor asks for that). */
+async function untilStopped(logger: Logger, exitOnStdinClose: boolean): Promise<string> {
   const stop = Promise.withResolvers<string>();
-  const onSignal = (name: string) => () => stop.resolve(name);
-  const signals: [Deno.Signal, () => void][] = [["SIGTERM", onSignal("SIGTERM")], [
-    "SIGINT",
-    onSignal("SIGINT"),
-  ]];
+  const signals = (["SIGTERM", "SIGINT"] as const).map((name) => [name, () => stop.resolve(name)] as const);
   for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
   if (exitOnStdinClose) {
     watchStdinClose(() => {
@@ -171,16 +210,16 @@ export async function main(args: string[]): Promise<number> {
       stop.resolve("SIGTERM");
     });
   }
-  const reason = await stop.promise;
-  logger.info(`caught signal "${reason}", exiting`);
-  for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
-  await Promise.all(servers.map((server) => server.close()));
-  return 0;
+  try {
+    return await stop.promise;
+  } finally {
+    for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
+  }
 }
 
 /** Standalone mode: everything tor would give comes from flags. */
 function startStandalone(
-  v: FlagValues<typeof FLAGS>,
+  v: ServerFlags,
   tls: ReturnType<typeof resolveTls>,
   common: CommonServerConfig,
 ): SnowflakeServer {
@@ -199,7 +238,7 @@ function startStandalone(
     v["orport-srcaddr"] ? new PtArgs().add("orport-srcaddr", v["orport-srcaddr"]) : new PtArgs(),
   );
   const numTurbotunnel = parseNumTurbotunnel(String(v["num-turbotunnel"]));
-  const server = startSnowflakeServer({
+  const server = startServer({
     ...common,
     hostname: tcpAddrHost(listen),
     port: listen.port,
