@@ -18,6 +18,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: "rendezvous between clients and proxies",
     load: async () => (await import("./broker.ts")).main,
   },
+  proxy: {
+    summary: "volunteer proxy: polls the broker, relays clients' WebRTC data channels to the bridge",
+    load: async () => (await import("./proxy.ts")).main,
+  },
   server: {
     summary: "bridge side: Tor PT server with Turbo Tunnel over WebSocket",
     load: async () => (await import("./server.ts")).main,

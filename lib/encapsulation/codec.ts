@@ -54,9 +54,21 @@ export function encodeData(packet: Uint8Array): Uint8Array {
       `length prefix is too long: a ${packet.length}-byte packet exceeds ${MAX_CHUNK_LENGTH}`,
     );
   }
-  const out = new Uint8Array(prefixLength(packet.length) + packet.length);
-  out.set(packet, writeDataPrefix(packet.length, out, 0));
+  const out = new Uint8Array(encodedDataLength(packet.length));
+  encodeDataAt(packet, out, 0);
   return out;
+}
+
+/** Bytes of the data chunk for a `length`-byte packet, prefix included. */
+export function encodedDataLength(length: number): number {
+  return prefixLength(length) + length;
+}
+
+/** Writes the data chunk for `packet` (≤ MAX_CHUNK_LENGTH bytes) at `out[offset]`; returns the next offset. */
+export function encodeDataAt(packet: Uint8Array, out: Uint8Array, offset: number): number {
+  const start = writeDataPrefix(packet.length, out, offset);
+  out.set(packet, start);
+  return start + packet.length;
 }
 
 /**

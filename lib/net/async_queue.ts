@@ -38,6 +38,11 @@ export class AsyncQueue<T> {
     return true;
   }
 
+  /** The next item without taking it, or undefined when empty. */
+  peek(): T | undefined {
+    return this.#head < this.#items.length ? this.#items[this.#head] : undefined;
+  }
+
   /** The next item without waiting, or undefined when empty. */
   tryShift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;

@@ -6,30 +6,108 @@
  * first non-flag argument or after `--`. Durations use Go's syntax (`10s`,
  * `1m30s`, `500ms`) and come back in milliseconds.
  *
- * `node:util`'s parseArgs cannot be used: it treats `-capacity` as the short
- * options `-c -a -p ...`.
+ * Specs carry their types, so the parsed values need no casts. Build them
+ * with {@link flag} (Go's `flag.String(name, default, usage)` order), keep the
+ * object's literal type (no `: FlagSpecs` annotation), and read `values`:
+ *
+ * ```ts
+ * import { flag, parseCommandLine } from "./flags.ts";
+ *
+ * const FLAGS = {
+ *   capacity: flag.int(0, "maximum concurrent clients"),
+ *   broker: flag.string("https://snowflake-broker.torproject.net/", "broker URL"),
+ *   "poll-interval": flag.duration(5_000, "time between polls", { aliases: ["poll"] }),
+ *   verbose: flag.bool(false, "log debug lines"),
+ * };
+ * const flags = parseCommandLine("snowflake proxy", "summary for -h", FLAGS, ["-capacity", "10"]);
+ * if (typeof flags !== "number") {
+ *   const capacity: number = flags.values.capacity; // typed from the spec
+ *   const explicit: boolean = flags.seen.has("broker"); // given on the command line?
+ *   console.log(capacity, explicit, flags.values["poll-interval"]);
+ * }
+ * ```
+ *
+ * `parseCommandLine` returns a number (the exit status, usage already printed
+ * to stderr) for `-h` and bad command lines; {@link parseFlags} throws
+ * instead. `node:util`'s parseArgs cannot be used: it treats `-capacity` as
+ * the short options `-c -a -p ...`.
  */
 
-export type FlagType = "string" | "bool" | "int" | "float" | "duration";
-
-export interface FlagSpec {
-  type: FlagType;
-  /** Shown in `-h` and used when the flag is absent. Durations in ms. */
-  default?: string | number | boolean;
-  help: string;
-  /** Other names for the same flag (e.g. Go's old spelling). */
-  aliases?: string[];
+/** What each flag type parses to (durations: milliseconds). */
+export interface FlagValueTypes {
+  string: string;
+  bool: boolean;
+  int: number;
+  float: number;
+  duration: number;
 }
 
+/** The kinds of flag, named as Go's `-h` output names them. */
+export type FlagType = keyof FlagValueTypes;
+
+/** Any flag's value. */
+export type FlagValue = FlagValueTypes[FlagType];
+
+/** One flag: its type, default and help. `K` ties the default to the type. */
+export type FlagSpec<K extends FlagType = FlagType> = K extends FlagType ? {
+    type: K;
+    /** Shown in `-h` and used when the flag is absent. Durations in ms. */
+    default?: FlagValueTypes[K];
+    help: string;
+    /** Other names for the same flag (e.g. Go's old spelling). */
+    aliases?: readonly string[];
+  }
+  : never;
+
+/** A command's flags by primary name. */
 export type FlagSpecs = Record<string, FlagSpec>;
 
-export type FlagValue = string | number | boolean;
+/** Options of a {@link flag} builder beyond default and help. */
+export interface FlagOptions {
+  /** Other names for the same flag (e.g. Go's old spelling). */
+  aliases?: readonly string[];
+}
 
-export interface ParsedFlags {
+/** A spec whose default is given, so its value is never undefined. */
+export type FlagWithDefault<K extends FlagType> = FlagSpec<K> & { default: FlagValueTypes[K] };
+
+/** Builds one kind of spec: `(default, help, options?) => spec`. */
+export type FlagBuilder<K extends FlagType> = (
+  defaultValue: FlagValueTypes[K],
+  help: string,
+  options?: FlagOptions,
+) => FlagWithDefault<K>;
+
+function builder<K extends FlagType>(type: K): FlagBuilder<K> {
+  return (defaultValue, help, options = {}) =>
+    ({ type, default: defaultValue, help, ...options }) as FlagWithDefault<K>;
+}
+
+/** Typed spec builders, in the argument order of Go's `flag.String(name, default, usage)`. */
+export const flag: { [K in FlagType]: FlagBuilder<K> } = {
+  string: builder("string"),
+  bool: builder("bool"),
+  int: builder("int"),
+  float: builder("float"),
+  /** The default in milliseconds; `-h` shows it in Go syntax (`5s`). */
+  duration: builder("duration"),
+};
+
+/**
+ * The parsed value of each flag in `S`: its spec's type, or that type or
+ * undefined when the spec has no default.
+ */
+export type FlagValues<S extends FlagSpecs> = {
+  -readonly [N in keyof S]: S[N] extends { default: unknown } ? FlagValueTypes[S[N]["type"]]
+    : FlagValueTypes[S[N]["type"]] | undefined;
+};
+
+/** The outcome of {@link parseFlags}. */
+export interface ParsedFlags<S extends FlagSpecs = FlagSpecs> {
   /** Every defined flag by its primary name: the given value or the default. */
-  values: Record<string, FlagValue | undefined>;
+  values: FlagValues<S>;
   /** Primary names of the flags that appeared on the command line. */
-  seen: Set<string>;
+  seen: Set<keyof S & string>;
   /** Arguments after the flags. */
   rest: string[];
 }
@@ -45,15 +123,16 @@ export class HelpRequested extends Error {
 }
 
 /** Parses `args` against `specs`. Throws {@link FlagError} or {@link HelpRequested}. */
-export function parseFlags(specs: FlagSpecs, args: string[]): ParsedFlags {
-  const byName = new Map<string, string>();
-  for (const [name, spec] of Object.entries(specs)) {
+export function parseFlags<S extends FlagSpecs>(specs: S, args: string[]): ParsedFlags<S> {
+  const names = Object.keys(specs) as (keyof S & string)[];
+  const byName = new Map<string, keyof S & string>();
+  for (const name of names) {
     byName.set(name, name);
-    for (const alias of spec.aliases ?? []) byName.set(alias, name);
+    for (const alias of specs[name].aliases ?? []) byName.set(alias, name);
   }
   const values: Record<string, FlagValue | undefined> = {};
-  for (const [name, spec] of Object.entries(specs)) values[name] = spec.default;
-  const seen = new Set<string>();
+  for (const name of names) values[name] = specs[name].default;
+  const seen = new Set<keyof S & string>();
 
   let i = 0;
   for (; i < args.length; i++) {
@@ -91,7 +170,8 @@ export function parseFlags(specs: FlagSpecs, args: string[]): ParsedFlags {
     values[name] = convert(spec.type, raw, body);
     seen.add(name);
   }
-  return { values, seen, rest: args.slice(i) };
+  // The loop above filled every name of S with a value of its spec's type.
+  return { values: values as FlagValues<S>, seen, rest: args.slice(i) };
 }
 
 function convert(type: FlagType, raw: string, name: string): FlagValue {
@@ -187,12 +267,12 @@ export function formatDuration(ms: number): string {
  * (as Go's `flag` package does) and return the exit status: 0 for `-h`, 2 for a
  * bad command line.
  */
-export function parseCommandLine(
+export function parseCommandLine<S extends FlagSpecs>(
   command: string,
   summary: string,
-  specs: FlagSpecs,
+  specs: S,
   args: string[],
-): ParsedFlags | number {
+): ParsedFlags<S> | number {
   try {
     return parseFlags(specs, args);
   } catch (error) {

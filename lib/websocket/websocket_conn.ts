@@ -2,7 +2,8 @@
  * A Deno/Web `WebSocket` as a {@link ByteConn}: the byte stream that Snowflake's
  * carriers are (SNOWFLAKE-PROTOCOL.md §1.4). Message boundaries carry no meaning:
  * binary and text payloads are concatenated into one stream, and each `write`
- * is sent as one binary message.
+ * is sent as one binary message. This is the client side (a W3C WebSocket,
+ * as `dialWebSocket` opens); the server runs its own codec (server_conn.ts).
  *
  * Back-pressure: the WebSocket API has no "drained" event, so `write` sends
  * and then polls `bufferedAmount` until it is back under `highWaterBytes`. A
@@ -18,6 +19,7 @@ import type { ByteConn } from "../net/byte_conn.ts";
 import { ConnClosedError } from "../net/packet_conn.ts";
 import { concat } from "../util/bytes.ts";
 
+/** Buffer bounds and timeouts of {@link webSocketConn}. */
 export interface WebSocketConnOptions {
   /** `bufferedAmount` above which `write` waits. Default 256 KiB. */
   highWaterBytes?: number;
@@ -42,6 +44,7 @@ export interface WebSocketConn extends ByteConn {
   readonly closed: Promise<void>;
   /** Bytes received so far / sent so far. */
   readonly bytesRead: number;
+  /** Bytes sent so far. */
   readonly bytesWritten: number;
   /** Closes with a reason that {@link closeReason} reports. */
   closeWithReason(reason: string, code?: number): void;

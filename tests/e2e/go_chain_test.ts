@@ -10,14 +10,14 @@
  * tests/e2e/fixtures/chain_ends.ts, run inside the namespace.
  */
 
+import { errorMessage } from "../../lib/util/errors.ts";
 import assert from "node:assert/strict";
 import { createNetns, deleteNetns } from "../util/netns.ts";
+import { type Proc, spawnIn } from "../util/netns_process.ts";
 import { type BrokerProcess, startNetnsBroker, TEST_BRIDGE_FINGERPRINT } from "../broker/broker_process.ts";
 import { randomBytes, sha256Hex } from "../server/harness.ts";
-import { type Proc, spawnProcess } from "../support/process.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
-
 const SIZE = 5 * 1024 * 1024;
 // The namespace is ours: fixed ports are free.
 const SERVER_PORT = 9902;
@@ -26,10 +26,6 @@ const OR_PORT = 9903;
 const STUN = "stun:192.0.2.1:3478";
 /** The whole test, from the first process started to the last byte checked. */
 const BUDGET_MS = 90_000;
-
-function spawnIn(netns: string, cmd: string, args: string[], env: Record<string, string> = {}): Proc {
-  return spawnProcess(cmd, args, { netns, env, stdin: Object.keys(env).length > 0 });
-}
 
 Deno.test("e2e: Go snowflake-client → Go snowflake-proxy → our broker → our server → ORPort, 5 MB each way", async () => {
   const deadline = Date.now() + BUDGET_MS;
@@ -123,7 +119,7 @@ Deno.test("e2e: Go snowflake-client → Go snowflake-proxy → our broker → ou
     assert.doesNotMatch(server.err(), /192\.0\.2\.\d/, context);
   } catch (error) {
     if (error instanceof assert.AssertionError) throw error;
-    throw new Error(`${(error as Error).message}\n${logs()}`, { cause: error });
+    throw new Error(`${errorMessage(error)}\n${logs()}`, { cause: error });
   } finally {
     for (const proc of procs.reverse()) await proc.stop();
     if (broker) await broker.stop();

@@ -14,7 +14,7 @@ import type { SmuxStream } from "../../lib/smux/stream.ts";
 import { ClientId } from "../../lib/turbotunnel/client_id.ts";
 import { TOKEN } from "../../lib/turbotunnel/consts.ts";
 import { RedialPacketConn } from "../../lib/turbotunnel/redial_packet_conn.ts";
-import { dialWebSocket, type WebSocketConn } from "../../lib/websocket/websocket_conn.ts";
+import { dialWebSocket, type WebSocketConn, webSocketConn } from "../../lib/websocket/websocket_conn.ts";
 
 const CARRIER_SEND_QUEUE = 2048;
 
@@ -32,12 +32,14 @@ export interface TurbotunnelClient {
 /** Opens a session to the server at `url` (e.g. `ws://127.0.0.1:port/?client_ip=1.2.3.4`). */
 export async function openTurbotunnelClient(
   url: string,
-  options: { clientId?: ClientId } = {},
+  options: { clientId?: ClientId; onMessage?: (size: number) => void } = {},
 ): Promise<TurbotunnelClient> {
   const clientId = options.clientId ?? ClientId.random();
   const carriers: WebSocketConn[] = [];
   const redial = new RedialPacketConn(async () => {
-    const ws = await dialWebSocket(url, { timeoutMs: 10_000 });
+    const ws = options.onMessage
+      ? await dialObserved(url, options.onMessage)
+      : await dialWebSocket(url, { timeoutMs: 10_000 });
     carriers.push(ws);
     await ws.write(TOKEN.slice());
     await ws.write(clientId.bytes.slice());
@@ -65,4 +67,16 @@ export async function openTurbotunnelClient(
       await Promise.all(carriers.map((carrier) => carrier.closed));
     },
   };
+}
+
+/** Dials like dialWebSocket, and reports the size of every message received. */
+async function dialObserved(url: string, onMessage: (size: number) => void): Promise<WebSocketConn> {
+  const socket = new WebSocket(url);
+  socket.binaryType = "arraybuffer";
+  socket.addEventListener("message", (event) => onMessage((event.data as ArrayBuffer).byteLength));
+  await new Promise<void>((resolve, reject) => {
+    socket.addEventListener("open", () => resolve(), { once: true });
+    socket.addEventListener("error", () => reject(new Error(`WebSocket dial ${url} failed`)), { once: true });
+  });
+  return webSocketConn(socket);
 }

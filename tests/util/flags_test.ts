@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  flag,
   FlagError,
   type FlagSpecs,
   formatDuration,
@@ -80,4 +81,35 @@ Deno.test("parseCommandLine: values, or the exit status for -h and bad flags", (
   } finally {
     console.error = error;
   }
+});
+
+Deno.test("flag builders: specs carry their types into the parsed values", () => {
+  const specs = {
+    capacity: flag.int(0, "max clients"),
+    broker: flag.string("https://b/", "broker URL"),
+    "poll-interval": flag.duration(5000, "poll interval", { aliases: ["poll"] }),
+    verbose: flag.bool(false, "debug lines"),
+    ratio: flag.float(0.5, "a ratio"),
+  };
+  const { values, seen } = parseFlags(specs, ["-capacity=3", "-poll", "1s", "-verbose"]);
+  // Compile-time checks: each value has its spec's type, with no cast.
+  const capacity: number = values.capacity;
+  const broker: string = values.broker;
+  const verbose: boolean = values.verbose;
+  // @ts-expect-error: an int flag is not a string
+  const wrong: string = values.capacity;
+  assert.deepEqual([capacity, broker, values["poll-interval"], verbose, values.ratio, wrong], [
+    3,
+    "https://b/",
+    1000,
+    true,
+    0.5,
+    3,
+  ]);
+  assert.deepEqual([...seen].sort(), ["capacity", "poll-interval", "verbose"]);
+  assert.deepEqual(specs.capacity, { type: "int", default: 0, help: "max clients" });
+  assert.match(
+    usage("cmd", "", specs),
+    /-poll-interval duration \(also -poll\)\n\s+poll interval \(default "5s"\)/,
+  );
 });
