@@ -7,6 +7,7 @@
 
 import { type Proc, spawnProcess } from "./process.ts";
 import { writeWrapper } from "./tor_network.ts";
+import { processCpuSeconds } from "../../scripts/bench/row.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
@@ -43,7 +44,7 @@ export function proxyCommand(impl: Impl, options: ProxyOptions): [string, string
 }
 
 /** Flags of ours that a proxy needs on a private test network (relay on a non-public address). */
-export const OUR_PROXY_LOCAL_FLAGS: string[] = [];
+export const OUR_PROXY_LOCAL_FLAGS: string[] = ["-allow-proxying-to-private-addresses"];
 
 export function startProxy(impl: Impl, options: ProxyOptions): Proc {
   const [cmd, args] = proxyCommand(impl, options);
@@ -70,14 +71,26 @@ export async function bytesRead(pid: number): Promise<number> {
   }
 }
 
-/** CPU seconds (user + system) the process has used so far, from /proc/PID/stat. */
-export async function cpuSeconds(pid: number): Promise<number> {
+/** CPU seconds (user + system) the process has used so far; 0 once it is gone. */
+export function cpuSeconds(pid: number): number {
   try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
-    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+    return processCpuSeconds(pid);
   } catch {
     return 0;
   }
+}
+
+/** Which implementations exist in this checkout: ours once its cli/ subcommand has landed. */
+export function availableImpls(): { clients: Impl[]; proxies: Impl[] } {
+  const has = (name: string) => {
+    try {
+      return Deno.statSync(`${REPO}cli/${name}.ts`).isFile;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    clients: has("client") ? ["go", "ours"] : ["go"],
+    proxies: has("proxy") ? ["go", "ours"] : ["go"],
+  };
 }
