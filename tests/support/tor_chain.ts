@@ -14,6 +14,7 @@ import { type Proc, spawnProcess } from "./process.ts";
 import { startTorNetwork, type TorNetwork, writeWrapper } from "./tor_network.ts";
 import { bytesRead, clientPlugin, type Impl, startProxy } from "./peers.ts";
 import { createHash } from "node:crypto";
+import { errorMessage } from "../../lib/util/errors.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 // Fixed ports: the namespace is ours.
@@ -141,7 +142,7 @@ export async function runTorChain(options: TorChainOptions): Promise<TorChainRes
       killed,
     };
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n${await logs()}`, { cause: error });
+    throw new Error(`${errorMessage(error)}\n${await logs()}`, { cause: error });
   } finally {
     for (const proc of procs.reverse()) await proc.stop();
     if (network) await network.stop();
