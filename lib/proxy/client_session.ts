@@ -86,6 +86,8 @@ export interface FlowLimits {
   webSocketPollMs: number;
   /** Bytes one direction may queue before the client is closed. */
   maxQueuedBytes: number;
+  /** Largest message our data channel sends (lib/webrtc: 65,535; the client's max-message-size may be less). */
+  maxSendMessageBytes: number;
 }
 
 /** Live byte counters a session adds to as it relays (the proxy's totals). */
@@ -280,7 +282,7 @@ class Relay {
   ) {
     this.#channel = channel;
     this.#pc = pc;
-    this.#maxMessage = maxMessageSize;
+    this.#maxMessage = Math.min(maxMessageSize, deps.flow.maxSendMessageBytes);
     this.#deps = deps;
     this.#lastRelayData = deps.clock.now();
     channel.binaryType = "arraybuffer";
