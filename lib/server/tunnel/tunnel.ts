@@ -65,6 +65,7 @@ export class TurbotunnelInstance {
   readonly #smuxSessions = new Set<SmuxSession>();
   readonly #work = new Set<Promise<void>>();
   readonly #acceptLoop: Promise<void>;
+  #closing = false; // sessions that end from now on end because the server stops
 
   constructor(conn: PacketConn, options: TunnelOptions) {
     this.#options = options;
@@ -85,6 +86,7 @@ export class TurbotunnelInstance {
 
   /** Closes the listener, every session and stream; resolves when all handlers have finished. */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#listener.close();
     for (const session of this.#smuxSessions) session.close();
     await this.#acceptLoop;
@@ -138,8 +140,8 @@ export class TurbotunnelInstance {
       this.#emit({
         type: "sessionclosed",
         detail: {
-          reason: sessionCloseReason(error),
-          detail: error?.message ?? "closed by the server",
+          reason: this.#closing ? "server-closed" : sessionCloseReason(error),
+          detail: this.#closing || !error ? "closed by the server" : error.message,
           streams,
           durationMs: clock.now() - started,
         },
