@@ -34,10 +34,32 @@ export {
   type BrokerStats,
   startBroker,
 } from "./lib/broker/broker.ts";
+export {
+  type BrokerEventMap,
+  BrokerEvents,
+  type ClientRepliedDetail,
+  type ProxyPolledDetail,
+  type ProxyRepliedDetail,
+} from "./lib/broker/events.ts";
 export type { ListenAddress } from "./lib/broker/listen_address.ts";
 export type { MatcherOptions } from "./lib/broker/matcher.ts";
 export type { NatPolicy } from "./lib/broker/nat_policy.ts";
 export type { PeriodCounts } from "./lib/broker/metrics.ts";
+export {
+  type ClientClosedDetail,
+  type ClientConnectedDetail,
+  type NatChangeDetail,
+  type PollDetail,
+  type PollResult,
+  type ProxyEventMap,
+  ProxyEvents,
+} from "./lib/proxy/events.ts";
+export { type ProxyConfig, ProxyConfigError } from "./lib/proxy/config.ts";
+export type { ClientCloseReason, FlowLimits, SessionTimeouts } from "./lib/proxy/client_session.ts";
+export type { ResolveHost } from "./lib/proxy/relay_url.ts";
+export type { PeerConnectionFactory, ProxyPeerConnection, WebSocketFactory } from "./lib/proxy/runtime.ts";
+export type { NatType } from "./lib/messages/nat.ts";
+export { type ProxyHandle, type ProxyStats, startProxy } from "./lib/proxy/proxy.ts";
 export { type ServerConfig, type SnowflakeServer, startServer } from "./lib/server/server.ts";
 export {
   type CarrierClosedDetail,
@@ -47,6 +69,10 @@ export {
   type CarrierOpenedDetail,
   type ServerEventMap,
   ServerEvents,
+  type SessionClosedDetail,
+  type SessionCloseReason,
+  type SessionOpenedDetail,
+  type StreamFailedDetail,
   type UpgradeFailedDetail,
   type UpgradeFailure,
 } from "./lib/server/operations/events.ts";
@@ -137,7 +163,7 @@ export {
 } from "./lib/webrtc/mod.ts";
 
 // Shared utilities.
-export { type Clock, ManualClock, systemClock } from "./lib/util/clock.ts";
+export { type Clock, ManualClock, systemClock, type Timers } from "./lib/util/clock.ts";
 export {
   Logger,
   type LoggerOptions,

@@ -3,6 +3,8 @@
  * waits for a log line). Dispatched on the handle's `events` target.
  */
 
+import { TypedEventTarget } from "../util/typed_events.ts";
+
 /** Why a proxy stopped carrying a session (or a spare was let go). */
 export type ProxyLostReason =
   | "data-channel-closed" // the proxy (or its bridge WebSocket) closed the channel
@@ -81,22 +83,4 @@ export interface ClientEventMap {
 }
 
 /** An EventTarget whose addEventListener knows {@link ClientEventMap}. */
-export class ClientEvents extends EventTarget {
-  override addEventListener<K extends keyof ClientEventMap>(
-    type: K,
-    listener: ((event: ClientEventMap[K]) => void) | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener, options);
-  }
-}
+export class ClientEvents extends TypedEventTarget<ClientEventMap> {}

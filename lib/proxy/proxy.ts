@@ -7,12 +7,16 @@
  * the log, the summary line, the metrics and tests read.
  *
  * ```ts
- * const proxy = startProxy({ brokerUrl, capacity: 10, logger });
+ * import { Logger, stderrSink } from "../util/log.ts";
+ *
+ * const logger = new Logger(stderrSink);
+ * const proxy = startProxy({ brokerUrl: "http://127.0.0.1:8080/", stunUrl: "", capacity: 10, logger });
  * proxy.events.addEventListener("clientclosed", (e) => console.log(e.detail.reason));
  * await proxy.stop();
  * ```
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { NameMatcher } from "../messages/name_matcher.ts";
 import { NAT_UNKNOWN, type NatType } from "../messages/nat.ts";
 import { parseSessionDescription } from "../messages/session_description.ts";
@@ -50,9 +54,11 @@ import { TokenBucket } from "./token_bucket.ts";
 
 /** What {@link ProxyHandle.stats} reports: totals since start, and gauges. */
 export interface ProxyStats {
+  /** The NAT type the last test found. */
   nat: NatType;
   /** Clients whose offer was taken and whose session has not ended. */
   clients: number;
+  /** Most clients at once (0 = unlimited). */
   capacity: number;
   /** Polls started. */
   polls: number;
@@ -66,16 +72,21 @@ export interface ProxyStats {
   connections: number;
   /** Clients that never opened their data channel in time. */
   timeouts: number;
+  /** Bytes relayed from clients to relays. */
   bytesFromClients: number;
+  /** Bytes relayed from relays to clients. */
   bytesToClients: number;
   /** Ended client sessions by reason. */
   closes: Record<ClientCloseReason, number>;
 }
 
+/** A running proxy, returned by {@link startProxy}. */
 export interface ProxyHandle {
+  /** Typed events: poll, natchange, clientconnected, clientclosed. */
   readonly events: ProxyEvents;
   /** The NAT type the last test found (`unknown` until one decides). */
   readonly natType: NatType;
+  /** Counts now; cheap enough for a metrics scrape. */
   stats(): ProxyStats;
   /** Stops polling, closes every client, and resolves when all is torn down. */
   stop(): Promise<void>;
@@ -127,7 +138,7 @@ function validate(config: ProxyConfig): void {
   try {
     parseRelayUrl(config.relayUrl ?? DEFAULT_RELAY_URL);
   } catch (error) {
-    throw new ProxyConfigError(`-relay: ${(error as Error).message}`);
+    throw new ProxyConfigError(`-relay: ${errorMessage(error)}`);
   }
   let broker: URL;
   try {
@@ -237,7 +248,7 @@ export function startProxy(config: ProxyConfig = {}): ProxyHandle {
       try {
         found = await probe(stopping.signal);
       } catch (error) {
-        if (!stopping.signal.aborted) logger.warn(`NAT type test failed: ${(error as Error).message}`);
+        if (!stopping.signal.aborted) logger.warn(`NAT type test failed: ${errorMessage(error)}`);
       }
       if (found !== undefined && !stopped) {
         logger.info(`NAT type: ${found}`);
@@ -294,14 +305,14 @@ export function startProxy(config: ProxyConfig = {}): ProxyHandle {
     try {
       sdp = parseSessionDescription(reply.offer, "offer").sdp;
     } catch (error) {
-      return refuse("bad offer", `bad offer from broker: ${(error as Error).message}`);
+      return refuse("bad offer", `bad offer from broker: ${errorMessage(error)}`);
     }
     const fromBroker = reply.relayURL !== "";
     let relay: URL;
     try {
       relay = await checkRelayUrl(fromBroker ? reply.relayURL : defaultRelay, fromBroker, policy);
     } catch (error) {
-      return refuse("relay refused", `rejected relay URL: ${(error as Error).message}`);
+      return refuse("relay refused", `rejected relay URL: ${errorMessage(error)}`);
     }
     if (stopped) return;
     report({ kind: "offer" });

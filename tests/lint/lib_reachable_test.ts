@@ -16,14 +16,11 @@ const ROOT = new URL("../../", import.meta.url);
  */
 const NOT_YET_WIRED = [
   "lib/client/",
-  "lib/nat/",
-  "lib/net/udp_addr.ts",
   "lib/pt/client_env.ts",
   "lib/pt/socks",
   "lib/turbotunnel/carrier_estimate.ts",
   "lib/turbotunnel/delivery_tracker.ts",
   "lib/turbotunnel/multi",
-  "lib/util/sleep.ts",
 ];
 const notYetWired = (file: string) => NOT_YET_WIRED.some((prefix) => file.startsWith(prefix));
 
