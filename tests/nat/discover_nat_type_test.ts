@@ -92,3 +92,34 @@ Deno.test("parseStunUrl: RFC 7064 forms", () => {
     assert.throws(() => parseStunUrl(bad), StunUrlError, bad);
   }
 });
+
+Deno.test("the test STUN server as a subprocess: prints its URL, serves, exits when its stdin closes", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../support/stun_server.ts", import.meta.url).pathname,
+      "--mapping",
+      "address-dependent",
+      "--until-stdin-closes",
+    ],
+    cwd: new URL("../../", import.meta.url).pathname, // deno.json there turns on the unstable "net" feature
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  const stunUrl = out.trim();
+  assert.match(stunUrl, /^stun:127\.0\.0\.1:\d+$/);
+  assert.equal(await discoverNatType({ stunUrl }), "restricted");
+  await child.stdin.close();
+  assert.equal((await child.status).code, 0);
+  reader.releaseLock();
+  await child.stdout.cancel().catch(() => {});
+});
