@@ -18,9 +18,15 @@ async function withServer<T>(options: StunServerOptions, body: (url: string) => 
   }
 }
 
-Deno.test("discoverNatType: endpoint-independent mapping is unrestricted", async () => {
+Deno.test("discoverNatType: endpoint-independent mapping is unrestricted (also with a host name)", async () => {
   const natType = await withServer({}, (stunUrl) => discoverNatType({ stunUrl }));
   assert.equal(natType, "unrestricted");
+  // "localhost" comes from the hosts file, as Go's resolver would find it
+  const byName = await withServer(
+    {},
+    (stunUrl) => discoverNatType({ stunUrl: stunUrl.replace("127.0.0.1", "localhost") }),
+  );
+  assert.equal(byName, "unrestricted");
 });
 
 Deno.test("discoverNatType: address-dependent mapping is restricted", async () => {
