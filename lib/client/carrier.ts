@@ -1,0 +1,133 @@
+/**
+ * A carrier: one proxy's data channel as a {@link PacketConn} for the
+ * session's KCP (SNOWFLAKE-PROTOCOL.md §3.3, §3.7). It first sends the Turbo
+ * Tunnel token and the session's ClientID (one 16-byte message), then each
+ * packet as one encapsulated data chunk (one message of ≤ 1403 bytes, well
+ * under the 16 KiB a browser proxy forwards).
+ *
+ * It ends, and `readFrom` returns null so that the redial moves on, when the
+ * proxy does ({@link ProxyPeer}: channel closed, ICE disconnected or failed),
+ * when the proxy sends malformed bytes, or when {@link CarrierLiveness} rules
+ * it dead ("silent" while we send, or "idle"). `reason` then says which.
+ *
+ * `bufferedAmount` (bytes queued in the data channel) is a plain property so a
+ * multiplexer can weigh carriers against each other.
+ */
+
+import { type EncapsulationPacketConn, encapsulationPacketConn } from "../encapsulation/packet_conn.ts";
+import { ConnClosedError, type Packet, type PacketConn } from "../net/packet_conn.ts";
+import type { ClientId } from "../turbotunnel/client_id.ts";
+import { TOKEN, TOKEN_LENGTH } from "../turbotunnel/consts.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+import type { ProxyLostReason } from "./events.ts";
+import { CarrierLiveness, type LivenessConfig } from "./liveness.ts";
+import type { ProxyPeer } from "./proxy_peer.ts";
+
+/** Largest packet accepted from the bridge: KCP's MTU ceiling (kcp-go mtuLimit). */
+const MAX_PACKET_SIZE = 1500;
+/** Packets that may wait for the data channel (see ENCAPSULATION_SEND_QUEUE_SIZE); more are dropped, as UDP. */
+const SEND_QUEUE_SIZE = 2048;
+
+export interface CarrierOptions {
+  liveness?: Partial<LivenessConfig>;
+  clock?: Clock;
+}
+
+export class ProxyCarrier implements PacketConn {
+  readonly peer: ProxyPeer;
+  /** Resolves with why the carrier ended. */
+  readonly down: Promise<ProxyLostReason>;
+  readonly #packets: EncapsulationPacketConn;
+  readonly #liveness: CarrierLiveness;
+  readonly #clock: Clock;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #badInput = false;
+
+  /** Sends the preamble on `peer` and starts carrying; `peer` is owned by the carrier afterwards. */
+  static async open(
+    peer: ProxyPeer,
+    clientId: ClientId,
+    options: CarrierOptions = {},
+  ): Promise<ProxyCarrier> {
+    const preamble = new Uint8Array(TOKEN_LENGTH + clientId.bytes.length);
+    preamble.set(TOKEN, 0);
+    preamble.set(clientId.bytes, TOKEN_LENGTH);
+    await peer.conn.write(preamble); // before the encapsulation's writer starts: the order on the wire
+    return new ProxyCarrier(peer, options);
+  }
+
+  private constructor(peer: ProxyPeer, options: CarrierOptions) {
+    this.peer = peer;
+    this.#clock = options.clock ?? systemClock;
+    this.#liveness = new CarrierLiveness(this.#clock.now(), options.liveness);
+    this.#packets = encapsulationPacketConn(peer.conn, peer.id, {
+      maxPacketSize: MAX_PACKET_SIZE,
+      sendQueueSize: SEND_QUEUE_SIZE,
+      onError: () => {
+        // Malformed input ends the encapsulation; a write error is the channel's own end.
+        if (peer.conn.closeReason === null) {
+          this.#badInput = true;
+          peer.close("bad-input");
+        }
+      },
+    });
+    this.down = peer.conn.closed.then(() => {
+      clearTimeout(this.#timer);
+      this.#packets.close();
+      return this.#badInput ? "bad-input" : peer.conn.closeReason ?? "closed";
+    });
+    this.#arm();
+  }
+
+  /** Bytes queued in the data channel and not yet sent. */
+  get bufferedAmount(): number {
+    return this.peer.conn.bufferedAmount;
+  }
+
+  /** Why the carrier ended; null while it carries. */
+  get reason(): ProxyLostReason | null {
+    return this.peer.lostReason;
+  }
+
+  async readFrom(): Promise<Packet | null> {
+    const packet = await this.#packets.readFrom();
+    if (packet) {
+      this.#liveness.handleReceive(this.#clock.now());
+      this.#arm();
+    }
+    return packet;
+  }
+
+  writeTo(packet: Uint8Array, addr: string): void {
+    if (this.peer.isClosed) throw new ConnClosedError("proxy carrier");
+    this.#packets.writeTo(packet, addr);
+    this.#liveness.handleSend(this.#clock.now());
+    this.#arm();
+  }
+
+  close(): void {
+    this.peer.close("closed");
+  }
+
+  /** One timer for the liveness rule's next deadline (re-armed only when that moves earlier, or after it fires). */
+  #arm(): void {
+    if (this.peer.isClosed) return;
+    const verdict = this.#liveness.verdict;
+    if (verdict !== null) {
+      this.peer.close(verdict);
+      return;
+    }
+    const at = this.#liveness.pollTimeout();
+    if (at >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, at - this.#clock.now()));
+  }
+
+  #onTimer = (): void => {
+    this.#timerAt = Infinity;
+    this.#liveness.handleTimeout(this.#clock.now());
+    this.#arm();
+  };
+}

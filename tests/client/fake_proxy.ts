@@ -1,0 +1,96 @@
+/**
+ * Test double for a snowflake proxy and the rendezvous in front of it, in this
+ * process: `exchange(offer)` answers the client's offer from a fresh
+ * RTCPeerConnection (loopback candidates), and once the data channel opens,
+ * relays it to the bridge's WebSocket both ways, message for message, as a
+ * proxy does. Each proxy can be closed (an orderly goodbye: the channel
+ * closes) or frozen (it stops relaying in both directions and says nothing,
+ * as a SIGKILLed proxy behind a NAT looks to the client).
+ */
+
+import { RTCPeerConnection, waitForIceGatheringComplete } from "../../lib/webrtc/mod.ts";
+import type { RTCDataChannel } from "../../lib/webrtc/data_channel.ts";
+import {
+  parseSessionDescription,
+  serializeSessionDescription,
+} from "../../lib/messages/session_description.ts";
+
+export interface FakeProxy {
+  pc: RTCPeerConnection;
+  channel: Promise<RTCDataChannel>;
+  /** The offer's SDP as the client sent it. */
+  offerSdp: string;
+  /** Stops relaying both ways without closing anything. */
+  freeze(): void;
+  close(): void;
+}
+
+export interface FakeRendezvous {
+  /** Every proxy answered so far, the latest last. */
+  proxies: FakeProxy[];
+  exchange(offerSdpJson: string, signal: AbortSignal): Promise<string>;
+  /** When set, the next exchanges reject with this (a broker without proxies). */
+  failWith: Error | null;
+  /** When set, the proxy answers with this text instead of its answer. */
+  answerOverride: string | null;
+  close(): void;
+}
+
+export function fakeRendezvous(relayUrl: string): FakeRendezvous {
+  const proxies: FakeProxy[] = [];
+  const rendezvous: FakeRendezvous = {
+    proxies,
+    failWith: null,
+    answerOverride: null,
+    async exchange(offerSdpJson) {
+      if (rendezvous.failWith) throw rendezvous.failWith;
+      const offer = parseSessionDescription(offerSdpJson, "offer");
+      const pc = new RTCPeerConnection({ includeLoopbackCandidates: true });
+      let frozen = false;
+      let ws: WebSocket | undefined;
+      const channel = new Promise<RTCDataChannel>((resolve) => {
+        pc.ondatachannel = (event) => {
+          const dc = event.channel;
+          resolve(dc);
+          const pending: ArrayBuffer[] = [];
+          ws = new WebSocket(relayUrl);
+          ws.binaryType = "arraybuffer";
+          ws.onopen = () => {
+            for (const data of pending.splice(0)) ws!.send(data);
+          };
+          ws.onmessage = (message) => {
+            if (!frozen && dc.readyState === "open") dc.send(message.data as ArrayBuffer);
+          };
+          ws.onclose = () => dc.close();
+          dc.onmessage = (message) => {
+            if (frozen) return;
+            if (ws!.readyState === WebSocket.OPEN) ws!.send(message.data as ArrayBuffer);
+            else pending.push(message.data as ArrayBuffer);
+          };
+          dc.onclose = () => ws!.close();
+        };
+      });
+      await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      await waitForIceGatheringComplete(pc);
+      proxies.push({
+        pc,
+        channel,
+        offerSdp: offer.sdp,
+        freeze() {
+          frozen = true;
+        },
+        close() {
+          pc.close();
+          ws?.close();
+        },
+      });
+      if (rendezvous.answerOverride !== null) return rendezvous.answerOverride;
+      return serializeSessionDescription({ type: "answer", sdp: pc.localDescription!.sdp });
+    },
+    close() {
+      for (const proxy of proxies) proxy.close();
+    },
+  };
+  return rendezvous;
+}

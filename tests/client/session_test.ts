@@ -1,0 +1,219 @@
+/**
+ * ClientSession over in-process proxies (tests/client/fake_proxy.ts) to an
+ * in-process bridge and a stand-in ORPort: bytes both ways intact (SHA-256),
+ * a proxy that goes silent or closes mid-transfer is dropped with the right
+ * reason and the next one carries on, a bad answer is survived, and with
+ * max 2 a spare is ready.
+ */
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { ClientEvents, type ProxyLostEvent } from "../../lib/client/events.ts";
+import { ClientSession } from "../../lib/client/session.ts";
+import { Logger, nullSink } from "../../lib/util/log.ts";
+import { type ConnReader, writeAll } from "../pt/extorport_standin.ts";
+import { randomBytes, startTestServer } from "../server/harness.ts";
+import { fakeRendezvous } from "./fake_proxy.ts";
+
+interface OrSide {
+  received: Promise<string>;
+}
+
+/** A stand-in handler: sends `down`, reads `upLength` bytes, resolves with their SHA-256. */
+function exchangeHandler(down: Uint8Array, upLength: number) {
+  let resolve!: (hash: string) => void;
+  const side: OrSide = { received: new Promise((r) => resolve = r) };
+  const onData = async (conn: Deno.Conn, reader: ConnReader) => {
+    const hash = createHash("sha256");
+    let got = 0;
+    await Promise.all([
+      writeAll(conn, down),
+      (async () => {
+        while (got < upLength) {
+          const chunk = await reader.readSome();
+          if (!chunk) break;
+          hash.update(chunk);
+          got += chunk.length;
+        }
+      })(),
+    ]);
+    resolve(hash.digest("hex"));
+    await reader.readSome();
+  };
+  return { side, onData };
+}
+
+const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+async function setup(down: Uint8Array, upLength: number, max = 1) {
+  const { side, onData } = exchangeHandler(down, upLength);
+  const server = await startTestServer({ onData });
+  const rendezvous = fakeRendezvous(server.url);
+  const events = new ClientEvents();
+  const lost: ProxyLostEvent[] = [];
+  events.addEventListener("proxylost", (e) => lost.push(e));
+  const session = await ClientSession.open({
+    max,
+    exchange: rendezvous.exchange,
+    peer: { iceServers: [], keepLocalAddresses: true, includeLoopbackCandidates: true },
+    events,
+    logger: new Logger(nullSink),
+  });
+  return {
+    side,
+    server,
+    rendezvous,
+    events,
+    lost,
+    session,
+    async close() {
+      session.close();
+      rendezvous.close();
+      await server.close();
+    },
+  };
+}
+
+/** Writes `up` to the stream and reads `downLength` bytes; calls `onProgress(bytesDown)` after each chunk. */
+async function transfer(
+  session: ClientSession,
+  up: Uint8Array,
+  downLength: number,
+  onProgress: (got: number) => void = () => {},
+): Promise<string> {
+  const hash = createHash("sha256");
+  let got = 0;
+  const writing = (async () => {
+    for (let i = 0; i < up.length; i += 32 * 1024) await session.stream.write(up.slice(i, i + 32 * 1024));
+  })();
+  while (got < downLength) {
+    const chunk = await session.stream.read();
+    assert.ok(chunk, `stream ended after ${got} bytes`);
+    hash.update(chunk);
+    got += chunk.length;
+    onProgress(got);
+  }
+  await writing;
+  return hash.digest("hex");
+}
+
+Deno.test("client session: 4 MB each way through one proxy, intact; the offer names max-message-size", async () => {
+  const up = randomBytes(4 << 20);
+  const down = randomBytes(4 << 20);
+  const t = await setup(down, up.length);
+  try {
+    assert.equal(await transfer(t.session, up, down.length), sha(down));
+    assert.equal(await t.side.received, sha(up));
+    assert.equal(t.rendezvous.proxies.length, 1);
+    assert.match(t.rendezvous.proxies[0].offerSdp, /^a=max-message-size:65535\r$/m);
+    assert.deepEqual(t.lost, []);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("client session: a proxy that goes silent mid-transfer is dropped as 'silent' and the next carries on", async () => {
+  const up = randomBytes(1 << 20);
+  const down = randomBytes(6 << 20);
+  const t = await setup(down, up.length);
+  try {
+    let frozen = false;
+    const hash = await transfer(t.session, up, down.length, (got) => {
+      if (!frozen && got > down.length / 3) {
+        frozen = true;
+        t.rendezvous.proxies[0].freeze();
+      }
+    });
+    assert.equal(hash, sha(down));
+    assert.equal(await t.side.received, sha(up));
+    assert.ok(t.rendezvous.proxies.length >= 2);
+    assert.equal(t.lost[0]?.reason, "silent", JSON.stringify(t.lost.map((e) => e.reason)));
+    assert.equal(t.lost[0].carrying, true);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("client session: a proxy that closes mid-transfer is dropped at once and the next carries on", async () => {
+  const up = randomBytes(1 << 20);
+  const down = randomBytes(6 << 20);
+  const t = await setup(down, up.length);
+  try {
+    let closed = false;
+    const hash = await transfer(t.session, up, down.length, (got) => {
+      if (!closed && got > down.length / 3) {
+        closed = true;
+        t.rendezvous.proxies[0].close();
+      }
+    });
+    assert.equal(hash, sha(down));
+    assert.equal(await t.side.received, sha(up));
+    const reason = t.lost[0]?.reason;
+    assert.ok(
+      reason === "data-channel-closed" || reason === "ice-failed" || reason === "ice-disconnected",
+      String(reason),
+    );
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("client session: a bad answer and a failing broker are survived; the session connects once proxies answer", async () => {
+  const up = randomBytes(64 * 1024);
+  const down = randomBytes(64 * 1024);
+  const { side, onData } = exchangeHandler(down, up.length);
+  const server = await startTestServer({ onData });
+  const rendezvous = fakeRendezvous(server.url);
+  rendezvous.answerOverride = '{"type":"answer","sdp":"v=0 garbage"}';
+  const events = new ClientEvents();
+  const failures: Error[] = [];
+  events.addEventListener("rendezvousfailed", (e) => {
+    failures.push(e.error);
+    if (failures.length === 1) {
+      rendezvous.answerOverride = null;
+      rendezvous.failWith = new Error("no snowflake proxies currently available");
+    } else rendezvous.failWith = null;
+  });
+  const session = await ClientSession.open({
+    max: 1,
+    exchange: rendezvous.exchange,
+    peer: { iceServers: [], keepLocalAddresses: true, includeLoopbackCandidates: true },
+    events,
+    logger: new Logger(nullSink),
+  });
+  try {
+    assert.equal(await transfer(session, up, down.length), sha(down));
+    assert.equal(await side.received, sha(up));
+    assert.equal(failures.length, 2);
+    assert.match(failures[0].message, /bad SDP answer/);
+  } finally {
+    session.close();
+    rendezvous.close();
+    await server.close();
+  }
+});
+
+Deno.test("client session: with max 2 a spare is kept, and takes over without a new rendezvous first", async () => {
+  const up = randomBytes(256 * 1024);
+  const down = randomBytes(4 << 20);
+  const t = await setup(down, up.length, 2);
+  const ups: string[] = [];
+  t.events.addEventListener("carrierup", (e) => ups.push(e.proxyId));
+  try {
+    let killed = false;
+    let proxiesAtKill = 0;
+    const hash = await transfer(t.session, up, down.length, (got) => {
+      if (!killed && got > down.length / 3 && t.rendezvous.proxies.length >= 2) {
+        killed = true;
+        proxiesAtKill = t.rendezvous.proxies.length;
+        t.rendezvous.proxies[0].close();
+      }
+    });
+    assert.equal(hash, sha(down));
+    assert.ok(killed, "the spare was never collected");
+    assert.equal(ups.length, 2, "the spare carried after the first proxy was lost");
+    assert.ok(proxiesAtKill >= 2);
+  } finally {
+    await t.close();
+  }
+});
