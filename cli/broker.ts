@@ -1,13 +1,18 @@
 /**
  * `snowflake broker`: the rendezvous server between clients and proxies
  * (SNOWFLAKE-PROTOCOL.md §4–§5). Accepts Go Snowflake 2.5.1 broker flags
- * (§4.11) plus ours (timeouts, waiting bounds, the unknown-NAT policy);
- * parses them, wires lib/broker together and serves it with Deno.serve.
+ * (§4.11) plus ours (timeouts, waiting bounds, the unknown-NAT policy),
+ * turns them into a BrokerConfig and runs lib/broker's startBroker until a
+ * signal.
  */
 
-import { BridgeList } from "../lib/broker/bridge_list.ts";
-import { GeoipTable } from "../lib/broker/geoip.ts";
-import { brokerHandler } from "../lib/broker/handler.ts";
+import {
+  type Broker,
+  type BrokerConfig,
+  BrokerStartError,
+  type BrokerStartSource,
+  startBroker,
+} from "../lib/broker/broker.ts";
 import { parseListenAddress } from "../lib/broker/listen_address.ts";
 import {
   CLIENT_TIMEOUT_MS,
@@ -15,11 +20,9 @@ import {
   MAX_WAITING_PROXIES,
   PROXY_TIMEOUT_MS,
 } from "../lib/broker/matcher.ts";
-import { BrokerMetrics, MAX_TRACKED_ADDRESSES } from "../lib/broker/metrics.ts";
-import { MetricsLog } from "../lib/broker/metrics_log.ts";
-import { Rendezvous } from "../lib/broker/rendezvous.ts";
+import { MAX_TRACKED_ADDRESSES } from "../lib/broker/metrics.ts";
 import { errorMessage } from "../lib/util/errors.ts";
-import { flag, parseCommandLine } from "../lib/util/flags.ts";
+import { flag, type FlagValues, parseCommandLine } from "../lib/util/flags.ts";
 import { Logger, stderrSink } from "../lib/util/log.ts";
 
 const FLAGS = {
@@ -78,154 +81,107 @@ const FLAGS = {
 
 const SUMMARY = "Snowflake broker: matches clients' WebRTC offers with volunteer proxies.";
 
+type BrokerFlags = FlagValues<typeof FLAGS>;
+
+/** Prefixes of a start error's message, naming the flag at fault as Go's messages do. */
+const FLAG_OF: Record<BrokerStartSource, string> = {
+  tls: "",
+  "bridge-list": "--bridge-list-path: ",
+  geoip: "",
+  "metrics-log": "--metrics-log: ",
+  listen: "",
+};
+
 export async function main(args: string[]): Promise<number> {
   const flags = parseCommandLine("snowflake broker", SUMMARY, FLAGS, args);
   if (typeof flags === "number") return flags;
   const v = flags.values;
-  const logger = new Logger(stderrSink, {
-    unsafeLogging: v["unsafe-logging"],
-    verbose: v.verbose,
-  });
-  const fatal = (message: string) => {
-    logger.error(message);
+  const logger = new Logger(stderrSink, { unsafeLogging: v["unsafe-logging"], verbose: v.verbose });
+  const config = brokerConfig(v, flags.seen, logger);
+  if (typeof config === "string") {
+    logger.error(config);
     return 1;
-  };
-
-  // TLS: --cert and --key, or --disable-tls (Go's order of checks).
-  let tls: { cert: string; key: string } | undefined;
-  if (v["acme-hostnames"]) {
-    return fatal(
-      "ACME (--acme-hostnames) is not supported by this broker: obtain a certificate (e.g. with certbot) " +
-        "and pass --cert and --key, or use --disable-tls behind a TLS-terminating proxy",
-    );
-  } else if (v.cert && v.key) {
-    if (v["acme-email"]) {
-      return fatal("The --cert and --key options are not allowed with --acme-email or --acme-hostnames.");
-    }
-    try {
-      tls = {
-        cert: await Deno.readTextFile(v.cert),
-        key: await Deno.readTextFile(v.key),
-      };
-    } catch (error) {
-      return fatal(`cannot read TLS certificate or key: ${errorMessage(error)}`);
-    }
-  } else if (!v["disable-tls"]) {
-    return fatal("the --acme-hostnames, --cert and --key, or --disable-tls option is required");
   }
 
-  let address;
+  let broker: Broker;
   try {
-    address = parseListenAddress(v.addr);
+    broker = await startBroker(config);
   } catch (error) {
-    return fatal(`--addr: ${errorMessage(error)}`);
+    if (!(error instanceof BrokerStartError)) throw error;
+    const message = error.source === "listen"
+      ? `cannot listen on ${v.addr}: ${error.message}`
+      : error.message;
+    logger.error(`${FLAG_OF[error.source]}${message}`);
+    return 1;
   }
-
-  let bridges = new BridgeList();
-  let allowedRelayPattern = "";
-  let defaultRelayPattern = "";
-  if (v["bridge-list-path"]) {
-    try {
-      bridges = BridgeList.parse(await Deno.readTextFile(v["bridge-list-path"]));
-    } catch (error) {
-      return fatal(`--bridge-list-path: ${errorMessage(error)}`);
-    }
-    // As in Go, the relay patterns are installed together with a bridge list.
-    allowedRelayPattern = v["allowed-relay-pattern"];
-    defaultRelayPattern = v["default-relay-pattern"];
-  } else if (flags.seen.has("allowed-relay-pattern") || flags.seen.has("default-relay-pattern")) {
-    logger.warn(
-      "--allowed-relay-pattern and --default-relay-pattern take effect only with --bridge-list-path",
-    );
-  }
-
-  const metrics = new BrokerMetrics({ maxTrackedAddresses: v["max-tracked-addresses"] });
-  const loadGeoip = async (fatalOnError: boolean): Promise<number | undefined> => {
-    try {
-      logger.info("Loading geoip databases");
-      metrics.geoip = await GeoipTable.load(v.geoipdb, v.geoip6db);
-    } catch (error) {
-      if (fatalOnError) return fatal(errorMessage(error));
-      logger.warn(`${errorMessage(error)}: country statistics are off`);
-    }
-    return undefined;
-  };
-  if (!v["disable-geoip"]) {
-    // Go exits when the databases are missing; we do that only when a path was given explicitly.
-    const status = await loadGeoip(flags.seen.has("geoipdb") || flags.seen.has("geoip6db"));
-    if (status !== undefined) return status;
-  }
-
-  let writeMetrics: (text: string) => void;
-  const metricsLogPath = v["metrics-log"];
-  if (metricsLogPath) {
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(metricsLogPath, { append: true, create: true, write: true });
-    } catch (error) {
-      return fatal(`--metrics-log: ${errorMessage(error)}`);
-    }
-    writeMetrics = (text) => file.writeSync(new TextEncoder().encode(text));
-  } else {
-    writeMetrics = (text) => Deno.stdout.writeSync(new TextEncoder().encode(text));
-  }
-  if (v["ip-count-log"]) {
-    return fatal(
-      "--ip-count-log is not supported by this broker (Go writes gob-encoded HyperLogLog sketches)",
-    );
-  }
-
-  const rendezvous = new Rendezvous({
-    proxyTimeoutMs: v["proxy-timeout"],
-    clientTimeoutMs: v["client-timeout"],
-    maxWaitingProxies: v["max-waiting-proxies"],
-    maxWaitingClients: v["max-waiting-clients"],
-    allowUnknownNatMatching: v["allow-unknown-nat-matching"],
-  });
-  const handler = brokerHandler({
-    rendezvous,
-    bridges,
-    metrics,
-    logger,
-    allowedRelayPattern,
-    defaultRelayPattern,
-    metricsLogPath: metricsLogPath || undefined,
-  });
-  const metricsLog = new MetricsLog(metrics, writeMetrics);
-  metricsLog.start();
-
-  const shutdown = new AbortController();
-  const onSignal = () => shutdown.abort();
+  const onSignal = () => broker.stop();
   const onHangup = () => {
     logger.info("Received signal: hangup. Reloading geoip databases.");
-    loadGeoip(false);
+    broker.reloadGeoip();
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGHUP", onHangup);
-
-  let server: Deno.HttpServer;
-  try {
-    server = Deno.serve({
-      hostname: address.hostname || "[::]",
-      port: address.port,
-      ...(tls ?? {}),
-      signal: shutdown.signal,
-      onListen: ({ port }) => {
-        // The port on its own line survives IP scrubbing (tests read it when --addr asks for port 0).
-        logger.info(`broker serving ${tls ? "https" : "http"} on port ${port}`);
-      },
-    }, handler);
-  } catch (error) {
-    metricsLog.stop();
-    return fatal(`cannot listen on ${v.addr}: ${errorMessage(error)}`);
-  }
-  shutdown.signal.addEventListener("abort", () => rendezvous.close());
-  await server.finished;
-  metricsLog.stop();
+  await broker.finished;
   Deno.removeSignalListener("SIGINT", onSignal);
   Deno.removeSignalListener("SIGTERM", onSignal);
   Deno.removeSignalListener("SIGHUP", onHangup);
   logger.info("broker stopped");
   return 0;
+}
+
+/** The flags as a {@link BrokerConfig}, or the one-line reason they cannot be. */
+function brokerConfig(v: BrokerFlags, seen: Set<keyof BrokerFlags>, logger: Logger): BrokerConfig | string {
+  // TLS: --cert and --key, or --disable-tls (Go's order of checks).
+  let tls: BrokerConfig["tls"];
+  if (v["acme-hostnames"]) {
+    return "ACME (--acme-hostnames) is not supported by this broker: obtain a certificate (e.g. with certbot) " +
+      "and pass --cert and --key, or use --disable-tls behind a TLS-terminating proxy";
+  } else if (v.cert && v.key) {
+    if (v["acme-email"]) {
+      return "The --cert and --key options are not allowed with --acme-email or --acme-hostnames.";
+    }
+    tls = { certFile: v.cert, keyFile: v.key };
+  } else if (!v["disable-tls"]) {
+    return "the --acme-hostnames, --cert and --key, or --disable-tls option is required";
+  }
+  let listen;
+  try {
+    listen = parseListenAddress(v.addr);
+  } catch (error) {
+    return `--addr: ${errorMessage(error)}`;
+  }
+  if (v["ip-count-log"]) {
+    return "--ip-count-log is not supported by this broker (Go writes gob-encoded HyperLogLog sketches)";
+  }
+  const bridgeListPath = v["bridge-list-path"] || undefined;
+  if (!bridgeListPath && (seen.has("allowed-relay-pattern") || seen.has("default-relay-pattern"))) {
+    logger.warn(
+      "--allowed-relay-pattern and --default-relay-pattern take effect only with --bridge-list-path",
+    );
+  }
+  return {
+    listen,
+    tls,
+    bridgeListPath,
+    // As in Go, the relay patterns are installed together with a bridge list.
+    allowedRelayPattern: bridgeListPath ? v["allowed-relay-pattern"] : "",
+    defaultRelayPattern: bridgeListPath ? v["default-relay-pattern"] : "",
+    // Go exits when the databases are missing; we do that only when a path was given explicitly.
+    geoip: v["disable-geoip"] ? undefined : {
+      ipv4Path: v.geoipdb,
+      ipv6Path: v.geoip6db,
+      required: seen.has("geoipdb") || seen.has("geoip6db"),
+    },
+    metricsLogPath: v["metrics-log"] || undefined,
+    matching: {
+      proxyTimeoutMs: v["proxy-timeout"],
+      clientTimeoutMs: v["client-timeout"],
+      maxWaitingProxies: v["max-waiting-proxies"],
+      maxWaitingClients: v["max-waiting-clients"],
+      allowUnknownNatMatching: v["allow-unknown-nat-matching"],
+    },
+    maxTrackedAddresses: v["max-tracked-addresses"],
+    logger,
+  };
 }

@@ -20,6 +20,7 @@ APT_PACKAGES=(
   iproute2
   util-linux
   openssl
+  chromium
 )
 
 if ! command -v deno >/dev/null 2>&1 || [[ "$(deno --version | head -n1)" != "deno ${DENO_VERSION} "* ]]; then

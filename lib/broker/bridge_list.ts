@@ -8,6 +8,7 @@
  * file the list holds the Tor Project's default bridge.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { DEFAULT_BRIDGE_FINGERPRINT, parseBridgeFingerprint } from "../messages/fingerprint.ts";
 
 export interface BridgeInfo {
@@ -50,7 +51,7 @@ export class BridgeList {
       try {
         value = JSON.parse(line);
       } catch (error) {
-        throw new BridgeListError(`${where}: ${(error as Error).message}`);
+        throw new BridgeListError(`${where}: ${errorMessage(error)}`);
       }
       if (typeof value !== "object" || value === null || Array.isArray(value)) {
         throw new BridgeListError(`${where}: not a JSON object`);

@@ -14,16 +14,20 @@ import {
   STR_NO_PROXIES,
   STR_TIMED_OUT,
 } from "../messages/client_poll.ts";
-import type { MessageError } from "../messages/errors.ts";
 import { parseSessionDescription } from "../messages/session_description.ts";
+import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { BridgeList } from "./bridge_list.ts";
 import type { BrokerMetrics } from "./metrics.ts";
 import type { Rendezvous } from "./rendezvous.ts";
 
+/**
+ * `answer`: a client poll response for the client (`invalidOffer` when the
+ * offer was refused at the broker); `refused`: an HTTP status instead.
+ */
 export type ClientPollResult =
-  | { response: ClientPollResponse; invalidOffer?: boolean }
-  | { status: 500 | 503; reason: "bridge not found" | "over-capacity" | "client went away" };
+  | { kind: "answer"; response: ClientPollResponse; invalidOffer: boolean }
+  | { kind: "refused"; status: 500 | 503; reason: "bridge not found" | "over-capacity" | "client went away" };
 
 export interface ClientFlowDeps {
   rendezvous: Rendezvous;
@@ -41,13 +45,13 @@ export async function runClientPoll(
     parseSessionDescription(request.offer, "offer");
   } catch (error) {
     // The reference passes any string on; a Go 2.5.1 proxy can panic on a malformed one.
-    deps.logger.debug(`client poll rejected: ${(error as MessageError).message}`);
-    return { response: { error: (error as MessageError).message }, invalidOffer: true };
+    deps.logger.debug(`client poll rejected: ${errorMessage(error)}`);
+    return { kind: "answer", response: { error: errorMessage(error) }, invalidOffer: true };
   }
   const bridge = deps.bridges.get(request.fingerprint);
   if (bridge === undefined) {
     deps.logger.debug(`client poll for unknown bridge ${request.fingerprint}`);
-    return { status: 500, reason: "bridge not found" };
+    return { kind: "refused", status: 500, reason: "bridge not found" };
   }
   const outcome = await deps.rendezvous.clientOffer(
     { offer: request.offer, nat: request.nat, relayURL: bridge.webSocketAddress },
@@ -56,18 +60,18 @@ export async function runClientPoll(
   switch (outcome.kind) {
     case "answered":
       deps.metrics.clientMatched(request.nat);
-      return { response: { answer: outcome.answer } };
+      return { kind: "answer", response: { answer: outcome.answer }, invalidOffer: false };
     case "no-proxy":
       deps.metrics.clientDenied(request.nat);
-      return { response: { error: STR_NO_PROXIES } };
+      return { kind: "answer", response: { error: STR_NO_PROXIES }, invalidOffer: false };
     case "timed-out":
       deps.metrics.clientTimedOut(request.nat);
       deps.logger.info("Client: Timed out.");
-      return { response: { error: STR_TIMED_OUT } };
+      return { kind: "answer", response: { error: STR_TIMED_OUT }, invalidOffer: false };
     case "over-capacity":
       deps.metrics.overCapacity("client");
-      return { status: 503, reason: "over-capacity" };
+      return { kind: "refused", status: 503, reason: "over-capacity" };
     case "cancelled":
-      return { status: 503, reason: "client went away" };
+      return { kind: "refused", status: 503, reason: "client went away" };
   }
 }

@@ -14,6 +14,8 @@
  * garbage collection.
  */
 
+import { errorMessage } from "../util/errors.ts";
+
 /** A geoip file that cannot be read. */
 export class GeoipError extends Error {
   override name = "GeoipError";
@@ -63,7 +65,7 @@ export class GeoipTable {
       try {
         return await Deno.readFile(path);
       } catch (error) {
-        throw new GeoipError(`cannot read ${path}: ${(error as Error).message}`);
+        throw new GeoipError(`cannot read ${path}: ${errorMessage(error)}`);
       }
     };
     const geoip = await read(geoipPath);

@@ -5,8 +5,10 @@
  * the reference's status codes, bodies, CORS headers and 100000-byte body
  * limit. `cli/broker.ts` hands it to `Deno.serve`; tests call it directly.
  *
- * As in Go, methods are not checked (OPTIONS on the CORS routes is answered
- * empty). Where we differ, it is to fail clearly instead of hanging or
+ * The routes are one table; what several share is a wrapper around the
+ * route's function: `cors` (CORS headers, and OPTIONS answered empty: as in
+ * Go, no other method check) and `withBody` (the body read under the limit,
+ * 400 past it). Where we differ, it is to fail clearly instead of hanging or
  * crashing: a malformed offer is refused at the broker, a legacy poll with a
  * bad NAT header gets 400 (Go drops the connection), an answer for a session
  * that is not awaiting one gets `client gone` (Go can block forever), and past
@@ -22,7 +24,6 @@ import {
   LEGACY_NAT_HEADER,
 } from "../messages/client_poll.ts";
 import { decodeAmpPath } from "../messages/amp_path.ts";
-import type { MessageError } from "../messages/errors.ts";
 import { NameMatcher } from "../messages/name_matcher.ts";
 import {
   clientMatchResponse,
@@ -36,6 +37,7 @@ import { decodeProxyAnswerRequest, encodeProxyAnswerResponse } from "../messages
 import type { NatType } from "../messages/nat.ts";
 import { parseSessionDescription } from "../messages/session_description.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
+import { errorMessage } from "../util/errors.ts";
 import { Logger, nullSink } from "../util/log.ts";
 import { BridgeList } from "./bridge_list.ts";
 import { type ClientPollResult, runClientPoll } from "./client_flow.ts";
@@ -43,8 +45,8 @@ import { formatDebugPage } from "./debug_page.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import type { ProxyPollOutcome, Rendezvous } from "./rendezvous.ts";
-import { armored, CORS_HEADERS, empty, json, notFound, overCapacity, TEXT, withCors } from "./responses.ts";
-import { type BodyError, READ_LIMIT_BYTES, readBodyLimited } from "./request_body.ts";
+import { armored, empty, json, notFound, overCapacity, TEXT, withCors } from "./responses.ts";
+import { READ_LIMIT_BYTES, readBodyLimited } from "./request_body.ts";
 
 export interface BrokerDeps {
   rendezvous: Rendezvous;
@@ -70,6 +72,11 @@ export interface RequestInfo {
 }
 
 export type BrokerHandler = (request: Request, info?: RequestInfo) => Promise<Response>;
+
+/** One route's function; a held poll's promise is returned chained, not awaited. */
+type Route = (request: Request, info?: RequestInfo) => Promise<Response> | Response;
+/** A route that needs the request body, read under the limit. */
+type BodyRoute = (body: Uint8Array, request: Request, info?: RequestInfo) => Promise<Response> | Response;
 
 /** At most one warning per kind in this interval. */
 const WARNING_INTERVAL_MS = 10_000;
@@ -103,14 +110,31 @@ export function brokerHandler(deps: BrokerDeps): BrokerHandler {
     brokerPattern.suffix === "" && !brokerPattern.exact ||
     new NameMatcher(poll.acceptedRelayPattern ?? legacyPattern).isSupersetOf(brokerPattern);
 
-  async function proxyPoll(request: Request, info?: RequestInfo): Promise<Response> {
-    const body = await readOr400(request, readLimit, logger);
-    if (body instanceof Response) return body;
+  /** CORS headers on the reply; OPTIONS (a browser's preflight) answered 200, empty. */
+  const cors = (route: Route): Route => (request, info) => {
+    if (request.method === "OPTIONS") return withCors(new Response(null, { status: 200 }));
+    const response = route(request, info);
+    return response instanceof Response ? withCors(response) : response.then(withCors);
+  };
+
+  /** The body, at most `readLimit` bytes; past it 400 and, like Go's MaxBytesReader, the connection closed. */
+  const withBody = (route: BodyRoute): Route => async (request, info) => {
+    let body: Uint8Array;
+    try {
+      body = await readBodyLimited(request, readLimit);
+    } catch (error) {
+      logger.debug(`request rejected: ${errorMessage(error)}`);
+      return new Response(null, { status: 400, headers: { Connection: "close" } });
+    }
+    return route(body, request, info);
+  };
+
+  function proxyPoll(body: Uint8Array, request: Request, info?: RequestInfo): Promise<Response> | Response {
     let poll: ProxyPollRequest;
     try {
       poll = decodeProxyPollRequest(body);
     } catch (error) {
-      logger.debug(`proxy poll rejected: ${(error as Error).message}`);
+      logger.debug(`proxy poll rejected: ${errorMessage(error)}`);
       return empty(400);
     }
     metrics.proxyPolled(poll.type, poll.nat, poll.acceptedRelayPattern !== undefined);
@@ -121,11 +145,12 @@ export function brokerHandler(deps: BrokerDeps): BrokerHandler {
     }
     const address = remoteAddress(info);
     if (address !== undefined) metrics.proxySeen(address, poll.type, poll.nat);
+    const nat = poll.nat;
     // Chained, not awaited: the held poll keeps only what the reply needs, not this frame and the body.
     return rendezvous.proxyPoll(
-      { sid: poll.sid, proxyType: poll.type, nat: poll.nat, clients: poll.clients },
+      { sid: poll.sid, proxyType: poll.type, nat, clients: poll.clients },
       request.signal,
-    ).then((outcome) => proxyPollReply(outcome, poll.nat));
+    ).then((outcome) => proxyPollReply(outcome, nat));
   }
 
   function proxyPollReply(outcome: ProxyPollOutcome, nat: NatType): Response {
@@ -155,8 +180,7 @@ export function brokerHandler(deps: BrokerDeps): BrokerHandler {
     }
   }
 
-  function clientResult(result: ClientPollResult): Response | undefined {
-    if (!("status" in result)) return undefined;
+  function refusal(result: Extract<ClientPollResult, { kind: "refused" }>): Response {
     if (result.status === 500) return empty(500);
     if (result.reason === "over-capacity") {
       warnThrottled(
@@ -168,9 +192,7 @@ export function brokerHandler(deps: BrokerDeps): BrokerHandler {
     return empty(503);
   }
 
-  async function clientPoll(request: Request): Promise<Response> {
-    const body = await readOr400(request, readLimit, logger);
-    if (body instanceof Response) return body;
+  async function clientPoll(body: Uint8Array, request: Request): Promise<Response> {
     const legacy = isLegacyClientPoll(body);
     let poll;
     try {
@@ -178,17 +200,15 @@ export function brokerHandler(deps: BrokerDeps): BrokerHandler {
         ? decodeLegacyClientPollRequest(body, request.headers.get(LEGACY_NAT_HEADER))
         : decodeClientPollRequest(body);
     } catch (error) {
-      logger.debug(`client poll rejected: ${(error as Error).message}`);
+      logger.debug(`client poll rejected: ${errorMessage(error)}`);
       if (legacy) return empty(400);
-      return json(encodeClientPollResponse({ error: (error as MessageError).message }));
+      return json(encodeClientPollResponse({ error: errorMessage(error) }));
     }
     const result = await runClientPoll(flow, poll, request.signal);
-    const failure = clientResult(result);
-    if (failure) return failure;
-    const { response, invalidOffer } = result as Exclude<ClientPollResult, { status: number }>;
-    if (!legacy) return json(encodeClientPollResponse(response));
-    if (invalidOffer) return empty(400);
-    const { status, body: answer } = encodeLegacyClientPollResponse(response);
+    if (result.kind === "refused") return refusal(result);
+    if (!legacy) return json(encodeClientPollResponse(result.response));
+    if (result.invalidOffer) return empty(400);
+    const { status, body: answer } = encodeLegacyClientPollResponse(result.response);
     return status === 200 ? json(answer) : empty(status);
   }
 
@@ -203,90 +223,68 @@ export function brokerHandler(deps: BrokerDeps): BrokerHandler {
     try {
       poll = decodeClientPollRequest(data);
     } catch (error) {
-      return armored({ error: (error as MessageError).message });
+      return armored({ error: errorMessage(error) });
     }
     const result = await runClientPoll(flow, poll, request.signal);
-    return clientResult(result) ??
-      armored((result as { response: { answer?: string; error?: string } }).response);
+    return result.kind === "refused" ? refusal(result) : armored(result.response);
   }
 
-  async function proxyAnswer(request: Request): Promise<Response> {
-    const body = await readOr400(request, readLimit, logger);
-    if (body instanceof Response) return body;
+  function proxyAnswer(body: Uint8Array): Response {
     let sid: string;
     let answer: string;
     try {
       ({ sid, answer } = decodeProxyAnswerRequest(body));
       parseSessionDescription(answer, "answer");
     } catch (error) {
-      logger.debug(`proxy answer rejected: ${(error as Error).message}`);
+      logger.debug(`proxy answer rejected: ${errorMessage(error)}`);
       return empty(400);
     }
     return json(encodeProxyAnswerResponse(rendezvous.answer(sid, answer)));
   }
 
   async function metricsLog(): Promise<Response> {
-    if (!deps.metricsLogPath) return notFound(CORS_HEADERS);
+    if (!deps.metricsLogPath) return notFound({});
     try {
       const file = await Deno.open(deps.metricsLogPath, { read: true });
-      return new Response(file.readable, { headers: { ...CORS_HEADERS, "Content-Type": TEXT } });
+      return new Response(file.readable, { headers: { "Content-Type": TEXT } });
     } catch (error) {
-      logger.warn(`cannot open metrics log ${deps.metricsLogPath}: ${(error as Error).message}`);
-      return notFound(CORS_HEADERS);
+      logger.warn(`cannot open metrics log ${deps.metricsLogPath}: ${errorMessage(error)}`);
+      return notFound({});
     }
   }
 
-  const route = async (request: Request, info?: RequestInfo): Promise<Response> => {
-    const path = new URL(request.url).pathname;
-    switch (path) {
-      case "/robots.txt":
-        return new Response(ROBOTS_TXT, { headers: { "Content-Type": TEXT } });
-      case "/prometheus":
-        return new Response(formatPrometheus(metrics, rendezvous.matcher), {
-          headers: { "Content-Type": PROMETHEUS_CONTENT_TYPE },
-        });
-      case "/amp/client":
-        return new Response(null, { status: 301, headers: { Location: AMP_PREFIX } });
-    }
-    const cors = path === "/proxy" || path === "/client" || path === "/answer" || path === "/debug" ||
-      path === "/metrics" || path.startsWith(AMP_PREFIX);
-    if (!cors) return notFound({});
-    if (request.method === "OPTIONS") return withCors(new Response(null, { status: 200 }));
-    // Chained, not awaited: a held poll then keeps no suspended frame of this function alive.
-    switch (path) {
-      case "/proxy":
-        return proxyPoll(request, info).then(withCors);
-      case "/client":
-        return clientPoll(request).then(withCors);
-      case "/answer":
-        return proxyAnswer(request).then(withCors);
-      case "/debug":
-        return withCors(
-          new Response(formatDebugPage(rendezvous.matcher), { headers: { "Content-Type": TEXT } }),
-        );
-      case "/metrics":
-        return await metricsLog();
-      default:
-        return ampClientPoll(request).then(withCors);
-    }
-  };
+  const text = (body: string, contentType = TEXT) => () =>
+    new Response(body, { headers: { "Content-Type": contentType } });
 
-  return (request: Request, info?: RequestInfo): Promise<Response> =>
-    route(request, info).catch((error) => {
+  const routes: Record<string, Route> = {
+    "/robots.txt": text(ROBOTS_TXT),
+    "/prometheus": () =>
+      new Response(formatPrometheus(metrics, rendezvous.matcher), {
+        headers: { "Content-Type": PROMETHEUS_CONTENT_TYPE },
+      }),
+    "/amp/client": () => new Response(null, { status: 301, headers: { Location: AMP_PREFIX } }),
+    "/proxy": cors(withBody(proxyPoll)),
+    "/client": cors(withBody(clientPoll)),
+    "/answer": cors(withBody(proxyAnswer)),
+    "/debug": cors(() => text(formatDebugPage(rendezvous.matcher))()),
+    "/metrics": cors(metricsLog),
+  };
+  const ampRoute = cors(ampClientPoll);
+  const find = (path: string): Route | undefined =>
+    Object.hasOwn(routes, path) ? routes[path] : path.startsWith(AMP_PREFIX) ? ampRoute : undefined;
+
+  const notFoundRoute: Route = () => notFound({});
+  // Promise.try, not await: a held poll then keeps no suspended frame of this function alive.
+  return (request: Request, info?: RequestInfo): Promise<Response> => {
+    const path = new URL(request.url).pathname;
+    return Promise.try(find(path) ?? notFoundRoute, request, info).catch((error) => {
       // A bug of ours: answer this request with 500 and keep serving the others.
-      logger.error(`internal error on ${new URL(request.url).pathname}: ${(error as Error).stack ?? error}`);
+      logger.error(
+        `internal error on ${path}: ${error instanceof Error && error.stack || errorMessage(error)}`,
+      );
       return empty(500);
     });
-}
-
-async function readOr400(request: Request, limit: number, logger: Logger): Promise<Uint8Array | Response> {
-  try {
-    return await readBodyLimited(request, limit);
-  } catch (error) {
-    logger.debug(`request rejected: ${(error as BodyError).message}`);
-    // Like Go's MaxBytesReader, stop reading and close the connection after answering.
-    return new Response(null, { status: 400, headers: { Connection: "close" } });
-  }
+  };
 }
 
 /** The client's address without port, IPv4-mapped IPv6 as IPv4. */

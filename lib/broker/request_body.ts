@@ -7,6 +7,7 @@
  * through a stream reader, chunk by chunk against the bound.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { concat } from "../util/bytes.ts";
 
 /** Go `readLimit`. */
@@ -34,7 +35,7 @@ export async function readBodyLimited(
     try {
       body = await request.bytes();
     } catch (error) {
-      throw new BodyError(`cannot read request body: ${(error as Error).message}`);
+      throw new BodyError(`cannot read request body: ${errorMessage(error)}`);
     }
     // Only a Request built by hand (not by the server) can carry more than it declares.
     if (body.length > limit) throw new BodyError(`request body is over the ${limit}-byte limit`);
@@ -57,7 +58,7 @@ export async function readBodyLimited(
     }
   } catch (error) {
     if (error instanceof BodyError) throw error;
-    throw new BodyError(`cannot read request body: ${(error as Error).message}`);
+    throw new BodyError(`cannot read request body: ${errorMessage(error)}`);
   }
   return chunks.length === 1 ? chunks[0] : concat(chunks);
 }

@@ -12,6 +12,7 @@
  *   unpaired surrogates (invalid UTF-8 in Go) become U+FFFD.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { MessageError } from "./errors.ts";
 
 /**
@@ -36,7 +37,7 @@ export function decodeGoStruct<F extends GoFields>(body: Uint8Array | string, fi
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new MessageError(`invalid JSON: ${(error as Error).message}`);
+    throw new MessageError(`invalid JSON: ${errorMessage(error)}`);
   }
   const out: Record<string, string | number> = {};
   if (value === null) return out as GoStruct<F>;

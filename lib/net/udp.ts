@@ -40,6 +40,7 @@
  * hosts are IP literals (udp_sockaddr.ts), IPv4 or IPv6.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "./packet_conn.ts";
 import {
   describeErrno,
@@ -120,7 +121,7 @@ export function listenUdp(options: UdpOptions = {}): Promise<UdpPacketConn> {
     return Promise.resolve(new UdpPacketConn(lib, socket));
   } catch (error) {
     const where = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
-    return Promise.reject(new Error(`UDP listen on ${where} failed: ${(error as Error).message}`));
+    return Promise.reject(new Error(`UDP listen on ${where} failed: ${errorMessage(error)}`));
   }
 }
 

@@ -17,6 +17,8 @@
  * MSG_DONTWAIT) to learn why.
  */
 
+import { errorMessage } from "../util/errors.ts";
+
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
@@ -82,7 +84,7 @@ export function libc(): Libc {
   try {
     opened = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
   } catch (error) {
-    throw new Error(`UDP sockets need libc through FFI (--allow-ffi): ${(error as Error).message}`);
+    throw new Error(`UDP sockets need libc through FFI (--allow-ffi): ${errorMessage(error)}`);
   }
   return opened;
 }

@@ -5,6 +5,7 @@
  * on restart, tor bug 15240), and so do we.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { timingSafeEqual } from "node:crypto";
 
 export const AUTH_COOKIE_HEADER: Uint8Array = new TextEncoder().encode("! Extended ORPort Auth Cookie !\n");
@@ -49,7 +50,7 @@ export async function readAuthCookieFile(path: string): Promise<Uint8Array> {
     }
     return parseAuthCookie(buffer.subarray(0, length));
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorMessage(error);
     throw new AuthCookieError(`error reading TOR_PT_AUTH_COOKIE_FILE ${JSON.stringify(path)}: ${why}`);
   }
 }

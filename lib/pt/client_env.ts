@@ -5,6 +5,7 @@
  * the error line, in goptlib's order.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { exitOnStdinClose, managedSetup, type PtEnv, requiredEnv } from "./env.ts";
 import type { PtMessages } from "./messages.ts";
 
@@ -38,7 +39,7 @@ export function parseProxyUrl(raw: string): URL {
   try {
     return new URL(raw);
   } catch (error) {
-    throw new PtProxyUrlError(error instanceof Error ? error.message : String(error));
+    throw new PtProxyUrlError(errorMessage(error));
   }
 }
 

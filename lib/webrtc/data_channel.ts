@@ -10,6 +10,7 @@
  * size pion's receiver accepts.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { defineEventHandlers, type EventHandler, RTCErrorEvent } from "./event_handlers.ts";
 import { EventKind, type NativeEvent } from "./events.ts";
 import { invalidState, WebRTCError } from "./errors.ts";
@@ -180,7 +181,7 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
     try {
       this.#setBufferedAmount(this.#native.check(result));
     } catch (error) {
-      throw new DOMException(`RTCDataChannel.send: ${(error as Error).message}`, "OperationError");
+      throw new DOMException(`RTCDataChannel.send: ${errorMessage(error)}`, "OperationError");
     }
   }
 

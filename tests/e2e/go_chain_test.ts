@@ -10,6 +10,7 @@
  * tests/e2e/fixtures/chain_ends.ts, run inside the namespace.
  */
 
+import { errorMessage } from "../../lib/util/errors.ts";
 import assert from "node:assert/strict";
 import { createNetns, deleteNetns } from "../util/netns.ts";
 import { type BrokerProcess, startNetnsBroker, TEST_BRIDGE_FINGERPRINT } from "../broker/broker_process.ts";
@@ -189,7 +190,7 @@ Deno.test("e2e: Go snowflake-client → Go snowflake-proxy → our broker → ou
     assert.doesNotMatch(server.err(), /192\.0\.2\.\d/, context);
   } catch (error) {
     if (error instanceof assert.AssertionError) throw error;
-    throw new Error(`${(error as Error).message}\n${logs()}`, { cause: error });
+    throw new Error(`${errorMessage(error)}\n${logs()}`, { cause: error });
   } finally {
     for (const proc of procs.reverse()) await proc.stop();
     if (broker) await broker.stop();
