@@ -18,6 +18,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: "rendezvous between clients and proxies",
     load: async () => (await import("./broker.ts")).main,
   },
+  client: {
+    summary: "Tor PT client: SOCKS5, rendezvous, WebRTC to proxies, one Turbo Tunnel session across them",
+    load: async () => (await import("./client.ts")).main,
+  },
   server: {
     summary: "bridge side: Tor PT server with Turbo Tunnel over WebSocket",
     load: async () => (await import("./server.ts")).main,

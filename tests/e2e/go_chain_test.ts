@@ -13,6 +13,7 @@
 import { errorMessage } from "../../lib/util/errors.ts";
 import assert from "node:assert/strict";
 import { createNetns, deleteNetns } from "../util/netns.ts";
+import { type Proc, spawnIn } from "../support/netns_process.ts";
 import { type BrokerProcess, startNetnsBroker, TEST_BRIDGE_FINGERPRINT } from "../broker/broker_process.ts";
 import { randomBytes, sha256Hex } from "../server/harness.ts";
 
@@ -25,78 +26,6 @@ const OR_PORT = 9903;
 const STUN = "stun:192.0.2.1:3478";
 /** The whole test, from the first process started to the last byte checked. */
 const BUDGET_MS = 90_000;
-
-/** A subprocess in the namespace whose stdout and stderr are kept as text. */
-interface Proc {
-  child: Deno.ChildProcess;
-  out: () => string;
-  err: () => string;
-  /** Resolves when `pattern` appears in stdout or stderr (or rejects when the process exits first). */
-  waitFor(pattern: RegExp, deadline: number): Promise<RegExpExecArray>;
-  /** Closes stdin if piped, then SIGTERM, then SIGKILL after 5 s; waits for the readers. */
-  stop(): Promise<void>;
-}
-
-function spawnIn(netns: string, cmd: string, args: string[], env: Record<string, string> = {}): Proc {
-  const stdinPiped = Object.keys(env).length > 0;
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", netns, cmd, ...args],
-    cwd: REPO,
-    env,
-    stdin: stdinPiped ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const text = { out: "", err: "" };
-  let changed = () => {};
-  const pump = (stream: ReadableStream<Uint8Array>, key: "out" | "err") =>
-    (async () => {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        text[key] += chunk;
-        changed();
-      }
-    })();
-  const readers = Promise.all([pump(child.stdout, "out"), pump(child.stderr, "err")]);
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    changed();
-    return s;
-  });
-  return {
-    child,
-    out: () => text.out,
-    err: () => text.err,
-    async waitFor(pattern, deadline) {
-      while (true) {
-        const match = pattern.exec(text.out) ?? pattern.exec(text.err);
-        if (match) return match;
-        if (exited) throw new Error(`${cmd} exited before ${pattern}:\n${text.out}\n${text.err}`);
-        if (Date.now() > deadline) {
-          throw new Error(`${cmd}: no ${pattern} in time:\n${text.out}\n${text.err}`);
-        }
-        await new Promise<void>((resolve) => {
-          changed = resolve;
-          setTimeout(resolve, 200);
-        });
-      }
-    },
-    async stop() {
-      if (stdinPiped) await child.stdin.close().catch(() => {});
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      const kill = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 5_000);
-      await status;
-      clearTimeout(kill);
-      await readers;
-    },
-  };
-}
 
 Deno.test("e2e: Go snowflake-client → Go snowflake-proxy → our broker → our server → ORPort, 5 MB each way", async () => {
   const deadline = Date.now() + BUDGET_MS;
