@@ -22,6 +22,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: "Tor PT client: SOCKS5, rendezvous, WebRTC to proxies, one Turbo Tunnel session across them",
     load: async () => (await import("./client.ts")).main,
   },
+  proxy: {
+    summary: "volunteer proxy: polls the broker, relays clients' WebRTC data channels to the bridge",
+    load: async () => (await import("./proxy.ts")).main,
+  },
   server: {
     summary: "bridge side: Tor PT server with Turbo Tunnel over WebSocket",
     load: async () => (await import("./server.ts")).main,

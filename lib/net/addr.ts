@@ -173,3 +173,38 @@ export function resolveAddr(text: string): TcpAddr {
 export function tcpAddrHost(addr: TcpAddr): string {
   return formatIp(addr.ip);
 }
+
+/** Whether `ip` is a loopback address: 127/8 or `::1`. */
+export function isLoopbackIp(ip: Uint8Array): boolean {
+  if (ip.length === 4) return ip[0] === 127;
+  return ip.subarray(0, 15).every((b) => b === 0) && ip[15] === 1;
+}
+
+/** Whether `ip` is link-local: 169.254/16 or fe80::/10. */
+export function isLinkLocalIp(ip: Uint8Array): boolean {
+  if (ip.length === 4) return ip[0] === 169 && ip[1] === 254;
+  return ip[0] === 0xfe && (ip[1] & 0xc0) === 0x80;
+}
+
+/**
+ * Go Snowflake's `util.IsLocal` (SNOWFLAKE-PROTOCOL.md §6.6): 10/8,
+ * 172.16/12, 192.168/16 (RFC 1918), 100.64/10 (RFC 6598), 169.254/16
+ * (RFC 3927), fc00::/7 (RFC 4193).
+ */
+export function isLocalIp(ip: Uint8Array): boolean {
+  if (ip.length === 4) {
+    return ip[0] === 10 || (ip[0] === 172 && (ip[1] & 0xf0) === 16) || (ip[0] === 192 && ip[1] === 168) ||
+      (ip[0] === 100 && (ip[1] & 0xc0) === 64) || (ip[0] === 169 && ip[1] === 254);
+  }
+  return (ip[0] & 0xfe) === 0xfc;
+}
+
+/**
+ * Whether a packet to `ip` could reach this host or its local network:
+ * unspecified, loopback, link-local or {@link isLocalIp}. The proxy refuses to
+ * relay to such an address unless told to (a relay URL from the broker must
+ * not let a client reach the proxy's LAN).
+ */
+export function isNonPublicIp(ip: Uint8Array): boolean {
+  return isUnspecifiedIp(ip) || isLoopbackIp(ip) || isLinkLocalIp(ip) || isLocalIp(ip);
+}

@@ -22,6 +22,7 @@ Deno.test("cli: --help lists the working subcommands; --version prints the versi
   assert.equal(help.code, 0);
   assert.match(help.out, /^\s+broker\s+/m);
   assert.match(help.out, /^\s+server\s+/m);
+  assert.match(help.out, /^\s+proxy\s+/m);
   const version = await capture(["--version"]);
   assert.equal(version.code, 0);
   assert.equal(version.out, `snowflake ${VERSION}`);

@@ -13,7 +13,7 @@
 import { errorMessage } from "../../lib/util/errors.ts";
 import assert from "node:assert/strict";
 import { createNetns, deleteNetns } from "../util/netns.ts";
-import { type Proc, spawnIn } from "../support/netns_process.ts";
+import { type Proc, spawnIn } from "../util/netns_process.ts";
 import { type BrokerProcess, startNetnsBroker, TEST_BRIDGE_FINGERPRINT } from "../broker/broker_process.ts";
 import { randomBytes, sha256Hex } from "../server/harness.ts";
 

@@ -3,6 +3,10 @@ import {
   AddrError,
   formatIp,
   formatTcpAddr,
+  isLinkLocalIp,
+  isLocalIp,
+  isLoopbackIp,
+  isNonPublicIp,
   isUnspecifiedIp,
   parseIp,
   resolveAddr,
@@ -66,4 +70,45 @@ Deno.test("splitHostPort and resolveAddr: goptlib's bind address forms", () => {
   assert.throws(() => resolveAddr("1.2.3.4:"), { message: 'address string "1.2.3.4:" lacks a port part' });
   assert.throws(() => resolveAddr("1.2.3.4:70000"), AddrError);
   assert.throws(() => resolveAddr("1.2.3.4"), AddrError);
+});
+
+Deno.test("isLocalIp/isLoopbackIp/isLinkLocalIp/isNonPublicIp: the proxy's address classes", () => {
+  const rows: [string, { local: boolean; loopback: boolean; linkLocal: boolean; nonPublic: boolean }][] = [
+    ["10.1.2.3", { local: true, loopback: false, linkLocal: false, nonPublic: true }],
+    ["172.16.0.1", { local: true, loopback: false, linkLocal: false, nonPublic: true }],
+    ["172.31.255.255", { local: true, loopback: false, linkLocal: false, nonPublic: true }],
+    ["172.32.0.1", { local: false, loopback: false, linkLocal: false, nonPublic: false }], // just past /12
+    ["192.168.1.1", { local: true, loopback: false, linkLocal: false, nonPublic: true }],
+    ["100.64.0.1", { local: true, loopback: false, linkLocal: false, nonPublic: true }], // RFC 6598
+    ["100.128.0.1", { local: false, loopback: false, linkLocal: false, nonPublic: false }],
+    ["169.254.1.1", { local: true, loopback: false, linkLocal: true, nonPublic: true }],
+    ["127.0.0.1", { local: false, loopback: true, linkLocal: false, nonPublic: true }],
+    ["127.9.9.9", { local: false, loopback: true, linkLocal: false, nonPublic: true }],
+    ["0.0.0.0", { local: false, loopback: false, linkLocal: false, nonPublic: true }],
+    ["192.0.2.1", { local: false, loopback: false, linkLocal: false, nonPublic: false }], // TEST-NET-1
+    ["8.8.8.8", { local: false, loopback: false, linkLocal: false, nonPublic: false }],
+    ["::1", { local: false, loopback: true, linkLocal: false, nonPublic: true }],
+    ["::", { local: false, loopback: false, linkLocal: false, nonPublic: true }],
+    ["fe80::1", { local: false, loopback: false, linkLocal: true, nonPublic: true }],
+    ["febf::1", { local: false, loopback: false, linkLocal: true, nonPublic: true }],
+    ["fec0::1", { local: false, loopback: false, linkLocal: false, nonPublic: false }],
+    ["fd00::1", { local: true, loopback: false, linkLocal: false, nonPublic: true }],
+    ["fc00::1", { local: true, loopback: false, linkLocal: false, nonPublic: true }],
+    ["2001:db8::1", { local: false, loopback: false, linkLocal: false, nonPublic: false }],
+    ["::ffff:10.0.0.1", { local: true, loopback: false, linkLocal: false, nonPublic: true }], // mapped = IPv4
+    ["::ffff:127.0.0.1", { local: false, loopback: true, linkLocal: false, nonPublic: true }],
+  ];
+  for (const [text, want] of rows) {
+    const ip = parseIp(text)!;
+    assert.deepEqual(
+      {
+        local: isLocalIp(ip),
+        loopback: isLoopbackIp(ip),
+        linkLocal: isLinkLocalIp(ip),
+        nonPublic: isNonPublicIp(ip),
+      },
+      want,
+      text,
+    );
+  }
 });

@@ -11,7 +11,7 @@
 
 import { type BrokerProcess, startNetnsBroker, TEST_BRIDGE_FINGERPRINT } from "../broker/broker_process.ts";
 import { createNetns, deleteNetns } from "../util/netns.ts";
-import { type Proc, spawnIn } from "./netns_process.ts";
+import { type Proc, spawnIn } from "../util/netns_process.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 // The namespace is ours: fixed ports are free.
@@ -56,6 +56,8 @@ export interface ClientChain {
   ptArgs: string;
   /** Starts one more Debian snowflake-proxy. */
   startProxy(): Proc;
+  /** SIGKILLs `proxy` (a proxy that vanishes without a goodbye) and waits for it to be gone. */
+  killProxy(proxy: Proc): Promise<void>;
   /** Resolves once the broker has `n` proxies waiting (polled through its /debug page). */
   waitForIdleProxies(n: number, deadline: number): Promise<void>;
   /** Runs the two ends: `up` bytes from the SOCKS side, `down` from the ORPort side. */
@@ -167,6 +169,12 @@ export async function startClientChain(options: ClientChainOptions): Promise<Cli
       socksPort: Number(cmethod[1]),
       ptArgs,
       startProxy,
+      async killProxy(proxy) {
+        try {
+          proxy.child.kill("SIGKILL");
+        } catch { /* already gone */ }
+        await proxy.child.status;
+      },
       async waitForIdleProxies(n, until) {
         for (;;) {
           const out = await new Deno.Command("ip", {

@@ -1,7 +1,9 @@
 /**
- * Test helper: a subprocess inside a network namespace (tests/util/netns.ts),
- * its stdout and stderr kept as text, with a wait for a pattern and an orderly
- * stop (stdin closed, SIGTERM, SIGKILL after 5 s).
+ * Test helper: subprocesses inside a test's network namespace
+ * (tests/util/netns.ts), as `ip netns exec NAME cmd ...`, with their stdout
+ * and stderr kept as text, a wait for a pattern in them, and a stop that
+ * always reaps them. `ip netns exec` execs the command, so `child.pid` is the
+ * command's own pid.
  */
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -15,8 +17,6 @@ export interface Proc {
   waitFor(pattern: RegExp, deadline: number): Promise<RegExpExecArray>;
   /** Closes stdin if piped, then SIGTERM, then SIGKILL after 5 s; waits for the readers. */
   stop(): Promise<void>;
-  /** SIGKILL now (a proxy that vanishes without a goodbye); waits for the exit. */
-  kill(): Promise<void>;
 }
 
 export function spawnIn(netns: string, cmd: string, args: string[], env: Record<string, string> = {}): Proc {
@@ -62,12 +62,6 @@ export function spawnIn(netns: string, cmd: string, args: string[], env: Record<
           setTimeout(resolve, 200);
         });
       }
-    },
-    async kill() {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await status;
     },
     async stop() {
       if (stdinPiped) await child.stdin.close().catch(() => {});
