@@ -28,8 +28,6 @@ import { createRendezvous } from "./rendezvous/mod.ts";
 import { ClientSession } from "./session.ts";
 import { chooseIceServers } from "./ice_servers.ts";
 
-/** How long a SOCKS client may take over its handshake, ms (ours; goptlib has no limit). */
-export const SOCKS_HANDSHAKE_TIMEOUT_MS = 30_000;
 /** SOCKS connections served at once; more are refused (ours: each holds a session and up to `max` proxies). */
 export const MAX_SOCKS_CONNECTIONS = 256;
 
@@ -108,7 +106,7 @@ export function startClient(config: ClientConfig): Promise<Client> {
   const serve = async (conn: Deno.TcpConn) => {
     let request;
     try {
-      request = await acceptSocks(conn, { timeoutMs: SOCKS_HANDSHAKE_TIMEOUT_MS });
+      request = await acceptSocks(conn); // goptlib's 5 s bound
     } catch (error) {
       return reject(`bad SOCKS handshake: ${(error as Error).message}`);
     }
@@ -120,7 +118,7 @@ export function startClient(config: ClientConfig): Promise<Client> {
       config.onUnsupported?.(name, why);
     }
     if (options.brokerUrl === "") {
-      await request.reject(SocksReply.GeneralFailure).catch(() => {});
+      await request.reject(SocksReply.generalFailure).catch(() => {});
       return reject("no broker URL (neither -url nor url= in the bridge line)");
     }
     const rendezvous = createRendezvous({

@@ -55,7 +55,7 @@ async function run(kind: ClientKind, size: number): Promise<RunFigures> {
     const stall = chain.transfer(0, size, 120_000);
     await stall.downReached(size / 4);
     chain.startProxy();
-    await chain.waitForIdleProxies(1, Date.now() + 30_000);
+    await chain.waitForIdleProxies(2, Date.now() + 30_000);
     await chain.killProxy(chain.proxies[0]); // the only one there was when the transfer started
     const stalled = await stall.result;
     if (stalled.error) throw new Error(`${stalled.error}\n${await chain.logs()}`);

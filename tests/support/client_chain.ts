@@ -3,21 +3,24 @@
  * namespace this helper creates (tests/util/netns.ts: 192.0.2.1/.2 on a veth
  * pair, nothing leaves the machine): our server (plain ws://) in front of a
  * stand-in ORPort, our broker (unknown-NAT matching: Go proxies cannot probe
- * their NAT type here), any number of Debian `snowflake-proxy` 2.5.1
+ * their NAT type here), a test STUN server, any number of Debian `snowflake-proxy` 2.5.1
  * processes, and a PT client (ours, `cli/main.ts client`, or Debian's
  * `snowflake-client`) started as tor starts it (managed, TOR_PT_*). The two
  * ends, SOCKS and ORPort, are tests/client/fixtures/transfer_ends.ts.
  */
 
 import { type BrokerProcess, startNetnsBroker, TEST_BRIDGE_FINGERPRINT } from "../broker/broker_process.ts";
-import { createNetns, deleteNetns } from "../util/netns.ts";
+import { createNetns, deleteNetns, run } from "../util/netns.ts";
 import { type Proc, spawnIn } from "../util/netns_process.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 // The namespace is ours: fixed ports are free.
 const SERVER_PORT = 9902;
 export const CHAIN_OR_PORT = 9903;
-/** Nothing listens here: STUN fails fast, both NAT types are `unknown`. */
+/**
+ * tests/support/stun_server.ts answers here (RFC 5780, with 192.0.2.3 as its other address): ICE gathering ends at
+ * once (an unanswered STUN server costs pion 5 s per offer and answer) and clients find their NAT `unrestricted`.
+ */
 export const CHAIN_STUN = "stun:192.0.2.1:3478";
 
 export type ClientKind = "ours" | "go";
@@ -56,6 +59,8 @@ export interface ClientChain {
   ptArgs: string;
   /** Starts one more Debian snowflake-proxy. */
   startProxy(): Proc;
+  /** The live proxy that used the most CPU over `sampleMs` (the one carrying a transfer). */
+  busyProxy(sampleMs?: number): Promise<Proc>;
   /** SIGKILLs `proxy` (a proxy that vanishes without a goodbye) and waits for it to be gone. */
   killProxy(proxy: Proc): Promise<void>;
   /** Resolves once the broker has `n` proxies waiting (polled through its /debug page). */
@@ -81,7 +86,9 @@ let chainCount = 0;
 export async function startClientChain(options: ClientChainOptions): Promise<ClientChain> {
   const deadline = Date.now() + 60_000;
   const netns = `sfcl-${Deno.pid}-${chainCount++}`;
-  await createNetns(netns, `scl${chainCount}`);
+  const prefix = `scl${chainCount}`;
+  await createNetns(netns, prefix);
+  await run("ip", ["netns", "exec", netns, "ip", "addr", "add", "192.0.2.3/24", "dev", `${prefix}0`]);
   const dir = await Deno.makeTempDir();
   const procs: Proc[] = [];
   const proxies: Proc[] = [];
@@ -111,6 +118,19 @@ export async function startClientChain(options: ClientChainOptions): Promise<Cli
       `127.0.0.1:${CHAIN_OR_PORT}`,
     ]);
     procs.push(server);
+    // It serves until its stdin closes: an env makes spawnIn pipe stdin (and close it on stop).
+    const stun = spawnIn(netns, Deno.execPath(), [
+      "run",
+      "-A",
+      "--unstable-net",
+      `${REPO}tests/support/stun_server.ts`,
+      "--hostnames",
+      "192.0.2.1,192.0.2.3",
+      "--ports",
+      "3478,3479",
+    ], { SNOWFLAKE_TEST_STUN: "1" });
+    procs.push(stun);
+    await stun.waitFor(/^stun:/m, deadline);
     broker = await startNetnsBroker(netns, dir, `ws://192.0.2.1:${SERVER_PORT}/`);
     const brokerUrl = `http://192.0.2.1:${broker.port}/`;
     await server.waitFor(/listening on port \d+/, deadline);
@@ -169,6 +189,21 @@ export async function startClientChain(options: ClientChainOptions): Promise<Cli
       socksPort: Number(cmethod[1]),
       ptArgs,
       startProxy,
+      async busyProxy(sampleMs = 500) {
+        const cpu = (proc: Proc) => {
+          try {
+            const stat = Deno.readTextFileSync(`/proc/${proc.child.pid}/stat`).split(") ")[1].split(" ");
+            return Number(stat[11]) + Number(stat[12]);
+          } catch {
+            return NaN; // gone
+          }
+        };
+        const before = proxies.map(cpu);
+        await new Promise((resolve) => setTimeout(resolve, sampleMs));
+        const used = proxies.map((proc, i) => cpu(proc) - before[i]);
+        const busiest = used.reduce((best, n, i) => (n > used[best] || Number.isNaN(used[best]) ? i : best), 0);
+        return proxies[busiest];
+      },
       async killProxy(proxy) {
         try {
           proxy.child.kill("SIGKILL");
