@@ -89,7 +89,7 @@ export async function main(args: string[]): Promise<number> {
     keepLocalAddresses: v["keep-local-addresses"],
     logger,
     onUnsupported: (name: string, why: string) => {
-      if (managed) pt.log("warning", `bridge line parameter ${name} is not supported: ${why}`);
+      if (managed) pt.log("warning", `bridge line parameter ${name}: ${why}`);
     },
   };
 

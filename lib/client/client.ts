@@ -21,10 +21,11 @@ import { denoDuplexConn } from "../pt/or_conn.ts";
 import { acceptSocks, SocksReply } from "../pt/socks.ts";
 import { relayToTor } from "../server/tor_relay.ts";
 import { Logger, nullSink } from "../util/log.ts";
-import { type ClientTransportOptions, parseBridgeArgs } from "./bridge_args.ts";
+import { BridgeArgsError, type ClientTransportOptions, parseBridgeArgs } from "./bridge_args.ts";
 import { ClientEvents, SessionClosedEvent, SessionOpenedEvent, SocksRejectedEvent } from "./events.ts";
 import type { LivenessConfig } from "./liveness.ts";
-import { createRendezvous } from "./rendezvous/mod.ts";
+import { createRendezvous, RendezvousError } from "./rendezvous/rendezvous.ts";
+import type { Dial } from "./rendezvous/http1_round_trip.ts";
 import { ClientSession } from "./session.ts";
 import { chooseIceServers } from "./ice_servers.ts";
 
@@ -43,6 +44,8 @@ export interface ClientConfig {
   includeLoopbackCandidates?: boolean;
   /** Extra CA certificates (PEM) for the rendezvous' TLS, e.g. a test CA. */
   caCerts?: string[];
+  /** How the rendezvous opens TCP connections (default Deno.connect); tests point names at loopback. */
+  rendezvousDial?: Dial;
   /** Where the client logs; default nowhere (Go's client logs nothing without `-log`). */
   logger?: Logger;
   /** Called once per bridge-line parameter we do not implement (tor gets a LOG line from the CLI). */
@@ -110,24 +113,36 @@ export function startClient(config: ClientConfig): Promise<Client> {
     } catch (error) {
       return reject(`bad SOCKS handshake: ${(error as Error).message}`);
     }
-    const { options, unsupported } = parseBridgeArgs(request.args, config.transport);
+    let parsed;
+    try {
+      parsed = parseBridgeArgs(request.args, config.transport);
+    } catch (error) {
+      if (!(error instanceof BridgeArgsError)) throw error;
+      await request.reject(SocksReply.generalFailure).catch(() => {}); // goptlib's Reject, as Go does for a bad max=
+      return reject(`bad bridge line: ${error.message}`);
+    }
+    const { options, unsupported } = parsed;
     for (const { name, why } of unsupported) {
       if (reported.has(name)) continue;
       reported.add(name);
-      logger.warn(`bridge line parameter ${name} is not supported: ${why}`);
+      logger.warn(`bridge line parameter ${name}: ${why}`);
       config.onUnsupported?.(name, why);
     }
-    if (options.brokerUrl === "") {
+    let rendezvous;
+    try {
+      rendezvous = createRendezvous({
+        brokerUrl: options.brokerUrl,
+        fronts: options.fronts,
+        ampCacheUrl: options.ampCacheUrl,
+        fingerprint: options.fingerprint,
+        caCerts: config.caCerts,
+        dial: config.rendezvousDial,
+      }, logger);
+    } catch (error) {
+      if (!(error instanceof RendezvousError)) throw error;
       await request.reject(SocksReply.generalFailure).catch(() => {});
-      return reject("no broker URL (neither -url nor url= in the bridge line)");
+      return reject(`bad bridge line: ${error.message}`);
     }
-    const rendezvous = createRendezvous({
-      brokerUrl: options.brokerUrl,
-      fronts: options.fronts,
-      ampCacheUrl: options.ampCacheUrl,
-      fingerprint: options.fingerprint,
-      caCerts: config.caCerts,
-    }, logger);
     const iceServers = chooseIceServers(options.iceServers);
     const natType = natTypes.lookup(iceServers);
     try {
