@@ -1,104 +1,148 @@
 /**
- * Snowflake with Turbo Tunnel for Deno: the library behind the `snowflake`
- * executable. Re-exports the public API of lib/; see lib/README.md for a map.
+ * Snowflake with Turbo Tunnel for Deno, as a library: the roles the
+ * `snowflake` executable runs, and the layers they are built from. See
+ * lib/README.md for the map of the code; everything not listed here is
+ * internal and may change.
+ *
+ * The stack, bottom up: a carrier (WebSocket, WebRTC data channel) moves
+ * bytes; {@link EncapsulationPacketConn} frames packets in them; a
+ * {@link ClientId} keys a {@link QueuePacketConn} (server) or a
+ * {@link RedialPacketConn} (client) that outlives each carrier; KCP
+ * ({@link KcpSession}, {@link KcpListener}) makes it reliable; smux
+ * ({@link SmuxSession}) carries streams ({@link SmuxStream}), each a
+ * {@link ByteConn}.
+ *
+ * A role is started from a typed config and returns a handle:
+ *
+ * ```ts
+ * import { startBroker } from "./mod.ts";
+ *
+ * const broker = await startBroker({ listen: { hostname: "127.0.0.1", port: 0 } });
+ * console.log(`broker on port ${broker.addr.port}`, broker.stats().waitingProxies);
+ * await broker.stop();
+ * ```
+ *
+ * @module
  */
 
-export * from "./lib/util/clock.ts";
-export * from "./lib/util/log.ts";
-export * from "./lib/util/scrub.ts";
-export * from "./lib/util/flags.ts";
-export * from "./lib/util/bytes.ts";
-export * from "./lib/net/async_queue.ts";
-export * from "./lib/net/packet_conn.ts";
-export * from "./lib/net/byte_conn.ts";
-export * from "./lib/net/memory.ts";
-export * from "./lib/net/udp.ts";
-export * from "./lib/encapsulation/error.ts";
-export * from "./lib/encapsulation/codec.ts";
-export * from "./lib/encapsulation/decoder.ts";
-export * from "./lib/encapsulation/packet_conn.ts";
-export * from "./lib/turbotunnel/consts.ts";
-export * from "./lib/turbotunnel/client_id.ts";
-export * from "./lib/turbotunnel/send_queue.ts";
-export * from "./lib/turbotunnel/client_map.ts";
-export * from "./lib/turbotunnel/queue_packet_conn.ts";
-export * from "./lib/turbotunnel/redial_events.ts";
-export * from "./lib/turbotunnel/redial_packet_conn.ts";
-export * from "./lib/kcp/error.ts";
-export * from "./lib/kcp/segment.ts";
-export * from "./lib/kcp/options.ts";
-export * from "./lib/kcp/rtt.ts";
-export * from "./lib/kcp/arq.ts";
-export * from "./lib/kcp/session.ts";
-export * from "./lib/kcp/listener.ts";
-export * from "./lib/smux/error.ts";
-export * from "./lib/smux/config.ts";
-export * from "./lib/smux/frame.ts";
-export * from "./lib/smux/frame_reader.ts";
-export * from "./lib/smux/machine.ts";
-export * from "./lib/smux/stream.ts";
-export * from "./lib/smux/session.ts";
-export * from "./lib/messages/errors.ts";
-export * from "./lib/messages/nat.ts";
-export * from "./lib/messages/fingerprint.ts";
-export * from "./lib/messages/go_json.ts";
-export * from "./lib/messages/client_poll.ts";
-export * from "./lib/messages/proxy_poll.ts";
-export * from "./lib/messages/proxy_answer.ts";
-export * from "./lib/messages/session_description.ts";
-export * from "./lib/messages/name_matcher.ts";
-export * from "./lib/messages/base64.ts";
-export * from "./lib/messages/amp_path.ts";
-export * from "./lib/messages/amp_armor.ts";
-export * from "./lib/messages/html_tokenizer.ts";
-export * from "./lib/broker/nat_policy.ts";
-export * from "./lib/broker/proxy_heap.ts";
-export * from "./lib/broker/matcher.ts";
-export * from "./lib/broker/rendezvous.ts";
-export * from "./lib/broker/bridge_list.ts";
-export * from "./lib/broker/geoip.ts";
-export * from "./lib/broker/metrics.ts";
-export * from "./lib/broker/collector_stats.ts";
-export * from "./lib/broker/metrics_log.ts";
-export * from "./lib/broker/prometheus.ts";
-export * from "./lib/broker/debug_page.ts";
-export * from "./lib/broker/request_body.ts";
-export * from "./lib/broker/client_flow.ts";
-export * from "./lib/broker/listen_address.ts";
-export * from "./lib/broker/handler.ts";
-export * from "./lib/net/addr.ts";
-export * from "./lib/pt/args.ts";
-export * from "./lib/pt/env.ts";
-export * from "./lib/pt/server_env.ts";
-export * from "./lib/pt/client_env.ts";
-export * from "./lib/pt/messages.ts";
-export * from "./lib/pt/stdin_close.ts";
-export * from "./lib/pt/auth_cookie.ts";
-export * from "./lib/pt/extorport_handshake.ts";
-export * from "./lib/pt/or_conn.ts";
-export * from "./lib/pt/dial_or.ts";
-export * from "./lib/websocket/websocket_conn.ts";
-export * from "./lib/server/client_addr.ts";
-export * from "./lib/server/client_id_addr_map.ts";
-export * from "./lib/server/shard.ts";
-export * from "./lib/server/preamble.ts";
-export * from "./lib/server/src_addr.ts";
-export * from "./lib/server/transport_options.ts";
-export * from "./lib/server/tls_config.ts";
-export * from "./lib/server/counters.ts";
-export * from "./lib/server/stats_line.ts";
-export * from "./lib/server/metrics.ts";
-export * from "./lib/server/deadline_sweeper.ts";
-export * from "./lib/server/log_limiter.ts";
-export * from "./lib/server/tor_relay.ts";
-export * from "./lib/server/tor_dialer.ts";
-export * from "./lib/server/backend.ts";
-export * from "./lib/server/local_backend.ts";
-export * from "./lib/server/worker_protocol.ts";
-export * from "./lib/server/worker_backend.ts";
-export * from "./lib/server/tunnel.ts";
-export * from "./lib/server/carrier.ts";
-export * from "./lib/server/handler.ts";
-export * from "./lib/server/server.ts";
-export * from "./lib/server/managed.ts";
-export * from "./lib/webrtc/mod.ts";
+// Roles.
+export {
+  type Broker,
+  type BrokerConfig,
+  BrokerStartError,
+  type BrokerStartSource,
+  type BrokerStats,
+  startBroker,
+} from "./lib/broker/broker.ts";
+export type { ListenAddress } from "./lib/broker/listen_address.ts";
+export type { MatcherOptions } from "./lib/broker/matcher.ts";
+export type { NatPolicy } from "./lib/broker/nat_policy.ts";
+export type { PeriodCounts } from "./lib/broker/metrics.ts";
+export { type ServerConfig, type SnowflakeServer, startServer } from "./lib/server/server.ts";
+export {
+  type CarrierClosedDetail,
+  type CarrierCloseReason,
+  type CarrierMode,
+  type CarrierModeDetail,
+  type CarrierOpenedDetail,
+  type ServerEventMap,
+  ServerEvents,
+  type UpgradeFailedDetail,
+  type UpgradeFailure,
+} from "./lib/server/operations/events.ts";
+export type { StatsSnapshot } from "./lib/server/operations/stats_line.ts";
+export type { CarrierCounters, TunnelCounters } from "./lib/server/operations/counters.ts";
+export type { TorConfig } from "./lib/server/tunnel/tor_dialer.ts";
+export type { SrcAddrRange } from "./lib/server/tunnel/src_addr.ts";
+export type { OrTarget } from "./lib/pt/dial_or.ts";
+export type { TcpAddr } from "./lib/net/addr.ts";
+export type { ServerWebSocketOptions } from "./lib/websocket/server_conn.ts";
+export type { WebSocketProtocolOptions } from "./lib/websocket/protocol.ts";
+export { TypedEventTarget } from "./lib/util/typed_events.ts";
+
+// Interfaces the layers meet at.
+export { ConnClosedError, type Packet, type PacketConn } from "./lib/net/packet_conn.ts";
+export type { ByteConn } from "./lib/net/byte_conn.ts";
+
+// Encapsulation: packets in a byte stream.
+export { encodeData, encodePadding } from "./lib/encapsulation/codec.ts";
+export { EncapsulationDecoder, type EncapsulationDecoderOptions } from "./lib/encapsulation/decoder.ts";
+export { EncapsulationError, type EncapsulationErrorCode } from "./lib/encapsulation/error.ts";
+export {
+  EncapsulationPacketConn,
+  encapsulationPacketConn,
+  type EncapsulationPacketConnOptions,
+} from "./lib/encapsulation/packet_conn.ts";
+
+// Turbo Tunnel: sessions that outlive their carriers.
+export { ClientId } from "./lib/turbotunnel/client_id.ts";
+export { QueuePacketConn, type QueuePacketConnOptions } from "./lib/turbotunnel/queue_packet_conn.ts";
+export {
+  type DialCarrier,
+  RedialPacketConn,
+  type RedialPacketConnOptions,
+} from "./lib/turbotunnel/redial_packet_conn.ts";
+export {
+  CarrierDownEvent,
+  CarrierUpEvent,
+  RedialCloseEvent,
+  RedialEvent,
+  type RedialPacketConnEventMap,
+} from "./lib/turbotunnel/redial_events.ts";
+
+// KCP and smux.
+export { KcpError, type KcpErrorCode } from "./lib/kcp/error.ts";
+export { type KcpOptions, SNOWFLAKE_KCP_OPTIONS } from "./lib/kcp/options.ts";
+export {
+  type KcpDialOptions,
+  KcpSession,
+  type KcpSessionOptions,
+  type KcpSessionStats,
+} from "./lib/kcp/session.ts";
+export { KcpListener, type KcpListenerOptions, type KcpListenerStats } from "./lib/kcp/listener.ts";
+export { type SmuxConfig, SNOWFLAKE_SMUX_CLIENT, SNOWFLAKE_SMUX_SERVER } from "./lib/smux/config.ts";
+export { SmuxError, type SmuxErrorCode } from "./lib/smux/error.ts";
+export { SmuxSession, type SmuxSessionOptions } from "./lib/smux/session.ts";
+export { SmuxStream } from "./lib/smux/stream.ts";
+
+// Carriers.
+export {
+  dialWebSocket,
+  type WebSocketConn,
+  webSocketConn,
+  type WebSocketConnOptions,
+} from "./lib/websocket/websocket_conn.ts";
+export {
+  type EventHandler,
+  type GatheringPeer,
+  type NativeStats,
+  nativeStats,
+  type RTCConfiguration,
+  RTCDataChannel,
+  RTCDataChannelEvent,
+  type RTCDataChannelInit,
+  type RTCDataChannelState,
+  RTCErrorEvent,
+  type RTCIceConnectionState,
+  type RTCIceGatheringState,
+  type RTCIceServer,
+  RTCPeerConnection,
+  RTCPeerConnectionIceEvent,
+  type RTCPeerConnectionState,
+  type RTCSdpType,
+  RTCSessionDescription,
+  type RTCSessionDescriptionInit,
+  type RTCSignalingState,
+  waitForIceGatheringComplete,
+} from "./lib/webrtc/mod.ts";
+
+// Shared utilities.
+export { type Clock, ManualClock, systemClock } from "./lib/util/clock.ts";
+export {
+  Logger,
+  type LoggerOptions,
+  type LogLevel,
+  type LogSink,
+  nullSink,
+  stderrSink,
+} from "./lib/util/log.ts";

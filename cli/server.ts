@@ -14,7 +14,7 @@ import { PtMessages, stdoutPtSink } from "../lib/pt/messages.ts";
 import { serverSetup } from "../lib/pt/server_env.ts";
 import { watchStdinClose } from "../lib/pt/stdin_close.ts";
 import { type CommonServerConfig, launchManagedServers } from "../lib/server/managed.ts";
-import { type SnowflakeServer, startSnowflakeServer } from "../lib/server/server.ts";
+import { type SnowflakeServer, startServer } from "../lib/server/server.ts";
 import { resolveTls, TlsConfigError } from "../lib/server/tls_config.ts";
 import { parseNumTurbotunnel, parseTransportOptions } from "../lib/server/transport_options.ts";
 import { PtArgs } from "../lib/pt/args.ts";
@@ -55,6 +55,14 @@ const FLAGS = {
   "stats-interval": flag.duration(24 * 3600_000, "how often to log the stats line (0 = never)"),
   "max-connections": flag.int(50_000, "most WebSocket connections at once (more get 503)"),
   "max-sessions": flag.int(10_000, "most KCP sessions at once per KCP instance"),
+  "upgrade-timeout": flag.duration(
+    10_000,
+    "time a connection has to send its whole WebSocket upgrade request (Go's server: 10s)",
+  ),
+  "max-pending-upgrades": flag.int(
+    10_000,
+    "most connections mid-upgrade at once (more are closed at accept)",
+  ),
   verbose: flag.bool(false, "log debug lines"),
 };
 
@@ -122,6 +130,8 @@ export async function main(args: string[]): Promise<number> {
     verbose: v.verbose,
     maxConnections: v["max-connections"],
     maxSessions: v["max-sessions"],
+    upgradeTimeoutMs: v["upgrade-timeout"],
+    maxPendingUpgrades: v["max-pending-upgrades"],
     statsIntervalMs: v["stats-interval"],
   };
   try {
@@ -174,7 +184,7 @@ export async function main(args: string[]): Promise<number> {
   const reason = await stop.promise;
   logger.info(`caught signal "${reason}", exiting`);
   for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
-  await Promise.all(servers.map((server) => server.close()));
+  await Promise.all(servers.map((server) => server.stop()));
   return 0;
 }
 
@@ -199,7 +209,7 @@ function startStandalone(
     v["orport-srcaddr"] ? new PtArgs().add("orport-srcaddr", v["orport-srcaddr"]) : new PtArgs(),
   );
   const numTurbotunnel = parseNumTurbotunnel(String(v["num-turbotunnel"]));
-  const server = startSnowflakeServer({
+  const server = startServer({
     ...common,
     hostname: tcpAddrHost(listen),
     port: listen.port,

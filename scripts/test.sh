@@ -23,8 +23,10 @@ fi
 step "deno fmt --check" deno fmt --check
 step "deno lint" deno lint
 step "deno check" deno task check
+step "deno doc --lint mod.ts" deno doc --lint mod.ts
 if [[ -f scripts/build-ffi.sh ]]; then step "build:ffi" bash scripts/build-ffi.sh; fi
 step "build:interop" bash scripts/build-interop.sh # the Go KCP+smux peer of tests/interop/
+step "deno test --doc" deno test --doc -A mod.ts lib/ # the examples in the docs compile and run
 
 junit=$(mktemp)
 echo "== deno test" >&2

@@ -51,7 +51,9 @@ export type BrokerStartSource = "tls" | "bridge-list" | "geoip" | "metrics-log" 
 
 /** The broker could not start; `source` names the part of the config at fault. */
 export class BrokerStartError extends Error {
+  /** Always "BrokerStartError". */
   override name = "BrokerStartError";
+  /** `source`: the part of the config at fault; `message`: what went wrong, with the OS error. */
   constructor(readonly source: BrokerStartSource, message: string) {
     super(message);
   }
@@ -59,7 +61,9 @@ export class BrokerStartError extends Error {
 
 /** A point-in-time view of a running broker. */
 export interface BrokerStats {
+  /** Proxy polls held, waiting for a client. */
   waitingProxies: number;
+  /** Clients waiting for a proxy's answer. */
   waitingClients: number;
   /** This metrics period's counts (a copy). */
   period: PeriodCounts;
@@ -71,6 +75,7 @@ export interface Broker {
   readonly addr: { hostname: string; port: number };
   /** Whether it serves HTTPS. */
   readonly tls: boolean;
+  /** Counts now; cheap enough to call per request. */
   stats(): BrokerStats;
   /** Loads the geoip databases again (on SIGHUP); a failure keeps the old table and is logged. */
   reloadGeoip(): Promise<void>;

@@ -6,6 +6,7 @@
 export interface ListenAddress {
   /** Empty for every interface. */
   hostname: string;
+  /** 0 picks a free port. */
   port: number;
 }
 

@@ -31,10 +31,15 @@ export const MAX_WAITING_PROXIES = 10_000;
 /** Default bound on clients waiting for an answer at once. */
 export const MAX_WAITING_CLIENTS = 5_000;
 
+/** The matcher's timeouts, waiting bounds and NAT policy; each defaults to the constant above it. */
 export interface MatcherOptions extends NatPolicy {
+  /** How long a proxy's poll is held waiting for a client; default {@link PROXY_TIMEOUT_MS}. */
   proxyTimeoutMs?: number;
+  /** How long a client waits for its proxy's answer; default {@link CLIENT_TIMEOUT_MS}. */
   clientTimeoutMs?: number;
+  /** Most proxy polls held at once (more are refused); default {@link MAX_WAITING_PROXIES}. */
   maxWaitingProxies?: number;
+  /** Most clients waiting at once (more are refused); default {@link MAX_WAITING_CLIENTS}. */
   maxWaitingClients?: number;
 }
 

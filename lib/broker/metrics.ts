@@ -19,13 +19,21 @@ export const MAX_TRACKED_ADDRESSES = 500_000;
 
 /** Counts reset every metrics period (Go `zeroMetrics`). */
 export interface PeriodCounts {
+  /** Proxy polls that ended without a client. */
   proxyIdle: number;
+  /** Proxy polls that carried `AcceptedRelayPattern`. */
   proxyPollWithRelayUrl: number;
+  /** Proxy polls without `AcceptedRelayPattern`. */
   proxyPollWithoutRelayUrl: number;
+  /** Proxy polls refused because their relay pattern does not cover the broker's. */
   proxyRejectedForRelayUrl: number;
+  /** Client polls answered "no snowflake proxies currently available". */
   clientDenied: number;
+  /** Of those, clients behind a restricted NAT. */
   clientRestrictedDenied: number;
+  /** Of those, clients behind an unrestricted NAT. */
   clientUnrestrictedDenied: number;
+  /** Client polls that got a proxy's answer. */
   clientMatch: number;
 }
 

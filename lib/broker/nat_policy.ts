@@ -16,6 +16,7 @@
 
 import { NAT_RESTRICTED, NAT_UNKNOWN, NAT_UNRESTRICTED, type NatType } from "../messages/nat.ts";
 
+/** How strictly NAT types must be compatible for a match (SNOWFLAKE-PROTOCOL.md §4.6). */
 export interface NatPolicy {
   /** Let an unknown-NAT client fall back to unknown-NAT proxies. Default false (reference behaviour). */
   allowUnknownNatMatching?: boolean;

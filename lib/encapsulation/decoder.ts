@@ -18,6 +18,7 @@ import { EncapsulationError } from "./error.ts";
 import { MAX_CHUNK_LENGTH } from "./codec.ts";
 import { concat } from "../util/bytes.ts";
 
+/** Bounds of an {@link EncapsulationDecoder}. */
 export interface EncapsulationDecoderOptions {
   /**
    * Longest data chunk accepted; longer ones end the stream with "over-limit".
@@ -27,7 +28,11 @@ export interface EncapsulationDecoderOptions {
   maxPacketSize?: number;
 }
 
+/**
+ * The sans-I/O decoder of encapsulated packets: bytes in by `push` (and `end`), packets out by `next`; see the module doc.
+ */
 export class EncapsulationDecoder {
+  /** Longest data chunk accepted (see {@link EncapsulationDecoderOptions.maxPacketSize}). */
   readonly maxPacketSize: number;
 
   // Input pushed but not consumed: whole chunks, the first one from #inputOffset.
@@ -47,6 +52,7 @@ export class EncapsulationDecoder {
 
   #error: EncapsulationError | null = null;
 
+  /** Throws RangeError for a `maxPacketSize` outside 0…1048575. */
   constructor(options: EncapsulationDecoderOptions = {}) {
     const max = options.maxPacketSize ?? MAX_CHUNK_LENGTH;
     if (!Number.isSafeInteger(max) || max < 0 || max > MAX_CHUNK_LENGTH) {

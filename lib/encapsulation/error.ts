@@ -12,8 +12,11 @@ export type EncapsulationErrorCode =
   /** The stream ended inside a length prefix or inside a chunk's body. */
   | "unexpected-eof";
 
+/** Malformed or oversized encapsulation; `code` says which (see {@link EncapsulationErrorCode}). */
 export class EncapsulationError extends Error {
+  /** Always "EncapsulationError". */
   override name = "EncapsulationError";
+  /** `code`: what went wrong; `message`: the details. */
   constructor(readonly code: EncapsulationErrorCode, message: string) {
     super(message);
   }

@@ -30,6 +30,7 @@ import { EncapsulationDecoder } from "./decoder.ts";
  */
 export const ENCAPSULATION_SEND_QUEUE_SIZE = 2048;
 
+/** Bounds and error hook of an {@link EncapsulationPacketConn}. */
 export interface EncapsulationPacketConnOptions {
   /** Longest incoming packet accepted (see EncapsulationDecoder); default 1048575. */
   maxPacketSize?: number;
@@ -51,6 +52,7 @@ export class EncapsulationPacketConn implements PacketConn {
   #error: Error | null = null;
   #dropped = 0;
 
+  /** Starts writing queued packets to `conn` at once; `remoteAddr` is what `readFrom` reports. */
   constructor(conn: ByteConn, remoteAddr: string, options: EncapsulationPacketConnOptions = {}) {
     this.#conn = conn;
     this.#remoteAddr = remoteAddr;
@@ -87,6 +89,7 @@ export class EncapsulationPacketConn implements PacketConn {
     if (!this.#sendQueue.push(encodeData(packet))) this.#dropped++;
   }
 
+  /** Drops queued packets and closes the underlying conn. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -18,8 +18,11 @@ export type KcpErrorCode =
   | "too-many-sessions" // a new conversation while the listener is at its session cap (ours)
   | "invalid-options"; // a KcpOptions field out of range
 
+/** A KCP failure or a dropped packet's reason; `code` says which. */
 export class KcpError extends Error {
+  /** Always "KcpError". */
   override name = "KcpError";
+  /** `code`: what went wrong; `message`: the details (prefixed "kcp: "). */
   constructor(readonly code: KcpErrorCode, message: string) {
     super(`kcp: ${message}`);
   }

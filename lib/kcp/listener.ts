@@ -45,6 +45,7 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
 const FEC_TYPE_DATA = 0xf1; // kcp-go typeData
 const FEC_TYPE_PARITY = 0xf2; // kcp-go typeParity
 
+/** Settings of a {@link KcpListener} and of the sessions it accepts. */
 export interface KcpListenerOptions extends KcpSessionOptions {
   /** Settings of accepted sessions; default SNOWFLAKE_KCP_OPTIONS. */
   kcp?: Partial<KcpOptions>;
@@ -58,14 +59,21 @@ export interface KcpListenerOptions extends KcpSessionOptions {
   ownConn?: boolean;
 }
 
+/** What a listener has counted. */
 export interface KcpListenerStats {
+  /** Sessions created for new (address, conv) pairs. */
   sessionsCreated: number;
+  /** Sessions closed after `idleTimeoutMs` without input. */
   sessionsExpired: number;
   /** Packets dropped, by reason. */
   dropped: Partial<Record<KcpErrorCode, number>>;
 }
 
+/**
+ * The server side of KCP (kcp-go `ServeConn`): demultiplexes packets of one PacketConn into sessions by (address, conv) and hands new ones to `accept()`.
+ */
 export class KcpListener {
+  /** Counts since the listener started; read at any time. */
   readonly stats: KcpListenerStats = { sessionsCreated: 0, sessionsExpired: 0, dropped: {} };
   readonly #conn: PacketConn;
   readonly #options: KcpListenerOptions;
@@ -80,6 +88,7 @@ export class KcpListener {
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
+  /** Starts reading `conn` at once; sessions are created for the first packet of each new (address, conv). */
   constructor(conn: PacketConn, options: KcpListenerOptions = {}) {
     this.#conn = conn;
     this.#options = options;

@@ -7,6 +7,7 @@
 import { KcpError } from "./error.ts";
 import { SEGMENT_HEADER_SIZE } from "./segment.ts";
 
+/** KCP's tunables, named as ikcp.c names them (see KCP-SMUX.md §4). */
 export interface KcpOptions {
   /** Stream mode: writes merge into full segments, frg always 0 (`SetStreamMode`). */
   streamMode: boolean;

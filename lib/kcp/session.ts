@@ -47,6 +47,7 @@ export const DEFAULT_MAX_RECV_BYTES = 4 * 1024 * 1024;
 /** Default quiet time (ms, no input or write) after which an idle session gives back its grown pools (ours). */
 export const DEFAULT_IDLE_TRIM_MS = 1000;
 
+/** Settings of a {@link KcpSession}. */
 export interface KcpSessionOptions {
   /** KCP settings; default {@link SNOWFLAKE_KCP_OPTIONS}. */
   kcp?: Partial<KcpOptions>;
@@ -56,10 +57,13 @@ export interface KcpSessionOptions {
   maxRecvBytes?: number;
   /** Quiet ms after which an idle session trims its pools and rings (see the module doc); default 1000. */
   idleTrimMs?: number;
+  /** Time source; default the system's monotonic clock. */
   clock?: Clock;
+  /** Where the session's errors are logged; default nowhere. */
   logger?: Logger;
 }
 
+/** Settings of a dialed {@link KcpSession} ({@link KcpSession.dial}). */
 export interface KcpDialOptions extends KcpSessionOptions {
   /** Conversation id; default 4 random bytes read little-endian, as kcp-go's NewConn2. */
   conv?: number;
@@ -69,6 +73,7 @@ export interface KcpDialOptions extends KcpSessionOptions {
 
 /** What a session has counted. */
 export interface KcpSessionStats {
+  /** Packets read from the conn for this session. */
   packetsIn: number;
   /** Packets dropped in whole or part as malformed (kcp-go Input ≠ 0) or from a second source address. */
   inputErrors: number;
@@ -88,11 +93,17 @@ export interface KcpSessionHost {
   onClose(session: KcpSession): void;
 }
 
+/**
+ * One KCP conversation as a {@link ByteConn} (kcp-go `UDPSession`): the adapter that owns the Arq state machine's timer and the conn; see the module doc.
+ */
 export class KcpSession implements ByteConn {
+  /** Conversation id (KCP `conv`). */
   readonly conv: number;
+  /** The peer's address on the PacketConn. */
   readonly remoteAddr: string;
   /** Resolves once the session is closed. */
   readonly closed: Promise<void>;
+  /** Counts since the session started; read at any time. */
   readonly stats: KcpSessionStats = { packetsIn: 0, inputErrors: 0, lastError: null };
   readonly #arq: Arq;
   readonly #conn: PacketConn;
@@ -164,11 +175,15 @@ export class KcpSession implements ByteConn {
     return session;
   }
 
-  /** The state machine, for inspection (RTO, windows). */
+  /**
+   * The state machine, for inspection (RTO, windows).
+   * @ignore
+   */
   get arq(): Arq {
     return this.#arq;
   }
 
+  /** Whether {@link close} was called or the session failed. */
   get isClosed(): boolean {
     return this.#isClosed;
   }

@@ -7,7 +7,9 @@
 
 /** An IP address and port. `ip` is 4 bytes (IPv4) or 16 (IPv6). */
 export interface TcpAddr {
+  /** 4 or 16 bytes. */
   ip: Uint8Array;
+  /** 0–65535. */
   port: number;
 }
 

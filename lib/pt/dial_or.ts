@@ -15,8 +15,11 @@ import { denoDuplexConn, type DuplexConn, nodeDuplexConn, prependRead } from "./
 
 /** Where tor listens, as the server environment gives it. */
 export interface OrTarget {
+  /** tor's ORPort (plain, no USERADDR). */
   orAddr?: TcpAddr;
+  /** tor's Extended ORPort (preferred when set, with `authCookiePath`). */
   extendedOrAddr?: TcpAddr;
+  /** The Extended ORPort's auth cookie file. */
   authCookiePath?: string;
 }
 

@@ -43,8 +43,8 @@ export function nextReadSizes(sizes: ReadSizes, got: number): ReadSizes {
   return { next, burst: next };
 }
 
-/** A DuplexConn over a Deno TCP connection. */
-export function denoDuplexConn(conn: Deno.TcpConn): DuplexConn {
+/** A DuplexConn over a Deno TCP (or TLS) connection. */
+export function denoDuplexConn(conn: Deno.Conn): DuplexConn {
   let closed = false;
   let writeClosed = false;
   let sizes: ReadSizes = { next: OR_CONN_MIN_READ, burst: OR_CONN_MIN_READ };

@@ -9,9 +9,9 @@ import { formatTcpAddr, tcpAddrHost } from "../net/addr.ts";
 import { encodeSmethodArgs } from "../pt/args.ts";
 import type { PtMessages } from "../pt/messages.ts";
 import type { ServerPtInfo } from "../pt/server_env.ts";
-import { type ServerConfig, type SnowflakeServer, startSnowflakeServer } from "./server.ts";
+import { type ServerConfig, type SnowflakeServer, startServer } from "./server.ts";
 import type { TlsSetup } from "./tls_config.ts";
-import { SNOWFLAKE_METHOD_NAME } from "./tor_dialer.ts";
+import { SNOWFLAKE_METHOD_NAME } from "./tunnel/tor_dialer.ts";
 import { parseTransportOptions } from "./transport_options.ts";
 
 /** What every server gets regardless of its bind address. */
@@ -32,7 +32,7 @@ export function launchManagedServers(
     }
     try {
       const options = parseTransportOptions(bindaddr.options);
-      const server = startSnowflakeServer({
+      const server = startServer({
         ...common,
         hostname: tcpAddrHost(bindaddr.addr),
         port: bindaddr.addr.port,

@@ -1,27 +1,46 @@
 /**
- * The Snowflake server as one object (SNOWFLAKE-PROTOCOL.md §8): an HTTP(S)
- * listener on Deno.serve whose every request upgrades to a carrier, the Turbo
- * Tunnel backend (KCP instances, here or in Web Workers), the deadline sweeper,
- * the periodic stats line and the optional Prometheus endpoint. `cli/server.ts`
- * builds the config from flags and tor's environment and calls
- * {@link startSnowflakeServer}.
+ * The Snowflake server as one object (SNOWFLAKE-PROTOCOL.md §8): the WebSocket
+ * listener we own from accept on (connection/listener.ts), a carrier per
+ * WebSocket (connection/carrier.ts), the Turbo Tunnel backend (KCP instances,
+ * here or in Web Workers: backends/), and the operations side: one deadline
+ * sweep, the typed events that the stats line, the Prometheus endpoint and the
+ * log read (operations/). `cli/server.ts` builds the config from flags and
+ * tor's environment and calls {@link startServer}.
+ *
+ * ```ts
+ * const server = startServer(config);
+ * server.events.addEventListener("carrierclosed", (e) => console.log(e.detail.reason));
+ * await server.stop();
+ * ```
  */
 
-import { type Clock, systemClock } from "../util/clock.ts";
-import type { Logger, LogSink } from "../util/log.ts";
-import type { WebSocketConn, WebSocketConnOptions } from "../websocket/websocket_conn.ts";
-import type { TurbotunnelBackend } from "./backend.ts";
-import { CLIENT_ID_ADDR_MAP_CAPACITY } from "./client_id_addr_map.ts";
-import { newCarrierCounters, newTunnelCounters, sumTunnelCounters } from "./counters.ts";
-import { DeadlineSweeper } from "./deadline_sweeper.ts";
-import { serverHandler } from "./handler.ts";
-import { LocalBackend } from "./local_backend.ts";
-import { LogLimiter } from "./log_limiter.ts";
-import { serverMetricsHandler } from "./metrics.ts";
-import { formatStatsLine, type StatsSnapshot } from "./stats_line.ts";
-import { type TorConfig, torDialer } from "./tor_dialer.ts";
-import { WorkerBackend } from "./worker_backend.ts";
 import { QUEUE_SIZE } from "../turbotunnel/consts.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+import { errorMessage } from "../util/errors.ts";
+import type { Logger, LogSink } from "../util/log.ts";
+import type { ServerWebSocket, ServerWebSocketOptions } from "../websocket/server_conn.ts";
+import type { TurbotunnelBackend } from "./backends/backend.ts";
+import { LocalBackend } from "./backends/local_backend.ts";
+import { WorkerBackend } from "./backends/worker_backend.ts";
+import { serveCarrier } from "./connection/carrier.ts";
+import { clientAddr } from "./connection/client_addr.ts";
+import { CARRIER_MAX_MESSAGE_BYTES } from "./connection/downstream_batch.ts";
+import { startWebSocketListener } from "./connection/listener.ts";
+import {
+  copyCarrierCounters,
+  countServerEvents,
+  newCarrierCounters,
+  newTunnelCounters,
+  sumTunnelCounters,
+} from "./operations/counters.ts";
+import { DeadlineSweeper } from "./operations/deadline_sweeper.ts";
+import { ServerEvents } from "./operations/events.ts";
+import { LogLimiter } from "./operations/log_limiter.ts";
+import { logServerEvents } from "./operations/log_events.ts";
+import { serverMetricsHandler } from "./operations/metrics.ts";
+import { formatStatsLine, type StatsSnapshot } from "./operations/stats_line.ts";
+import { CLIENT_ID_ADDR_MAP_CAPACITY } from "./tunnel/client_id_addr_map.ts";
+import { type TorConfig, torDialer } from "./tunnel/tor_dialer.ts";
 
 /** Default cap on open WebSocket connections (ours; Go has none). */
 export const SERVER_MAX_CONNECTIONS = 50_000;
@@ -29,54 +48,72 @@ export const SERVER_MAX_CONNECTIONS = 50_000;
 export const SERVER_STATS_INTERVAL_MS = 24 * 3600_000;
 /** Bytes queued for all clients together at most (ours): 64 MiB. */
 export const SERVER_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** How often every deadline (upgrade, preamble, idle, write stall, close) is checked. */
 const SWEEP_INTERVAL_MS = 1_000;
 
+/** What {@link startServer} needs: addresses, tor, limits and timeouts (the CLI fills it from flags). */
 export interface ServerConfig {
+  /** The address to listen on. */
   hostname: string;
   /** 0 picks a free port (see {@link SnowflakeServer.port}). */
   port: number;
   /** PEM certificate chain and key; omit for plain `ws://` (`-disable-tls`). */
   tls?: { cert: string; key: string };
+  /** Where tor is. */
   tor: TorConfig;
   /** KCP instances (`num-turbotunnel`); 1 runs in this thread, more in Web Workers. */
   numTurbotunnel: number;
   /** Serve clients without the Turbo Tunnel token as raw streams (the dual-mode bridge). */
   legacy: boolean;
+  /** Where log lines go (scrubbed unless `unsafeLogging`). */
   logger: Logger;
   /** The logger's sink, for the workers' lines. */
   logSink: LogSink;
+  /** Log client addresses unscrubbed (`-unsafe-logging`; also for the workers). */
   unsafeLogging: boolean;
+  /** Log debug lines (also for the workers). */
   verbose: boolean;
+  /** WebSockets open at most; more get 503 (default 50 000). */
   maxConnections?: number;
+  /** Connections mid-upgrade at most; more are closed at accept (default 10 000). */
+  maxPendingUpgrades?: number;
+  /** Time to send the whole upgrade request (default 10 s, Go's). */
+  upgradeTimeoutMs?: number;
+  /** KCP sessions per instance at most (default 10 000). */
   maxSessions?: number;
-  /** 0 = no stats line. */
+  /** How often the stats line is logged, ms (default 24 h); 0 = never. */
   statsIntervalMs?: number;
   /** Serve Prometheus metrics at http://hostname:port/metrics. */
   metrics?: { hostname: string; port: number };
+  /** The clock of every deadline (default: the system's). */
   clock?: Clock;
-  /** Deadlines and timeouts of carriers (tests shorten them). */
+  /** How often deadlines are checked (default 1 s; tests shorten it with the timeouts). */
+  sweepIntervalMs?: number;
+  /** Time a carrier has for its preamble, ms (default 30 s). */
   preambleTimeoutMs?: number;
+  /** A Turbo Tunnel carrier idle this long is closed, ms (default 60 s). */
   idleTimeoutMs?: number;
-  /** WebSocket buffer bounds and write-stall timeout. */
-  websocket?: WebSocketConnOptions;
+  /** WebSocket limits and timeouts (frame and message size, read buffer, write stall). */
+  websocket?: ServerWebSocketOptions;
 }
 
+/** A running server: what {@link startServer} returns. */
 export interface SnowflakeServer {
   /** The port the WebSocket listener got. */
   readonly port: number;
   /** The port of the metrics endpoint, if any. */
   readonly metricsPort?: number;
-  snapshot(): Promise<StatsSnapshot>;
+  /** Upgrades and carriers as they end, with their reasons. */
+  readonly events: ServerEvents;
+  /** The counters now (what the stats line and the metrics show). */
+  stats(): Promise<StatsSnapshot>;
   /** Stops listening, closes every WebSocket and KCP session; resolves when all is done. */
-  close(): Promise<void>;
+  stop(): Promise<void>;
 }
 
-/** Starts the server; throws if the listener cannot be opened (the message says why). */
-export function startSnowflakeServer(config: ServerConfig): SnowflakeServer {
-  const clock = config.clock ?? systemClock;
-  const logger = config.logger;
-  const backend: TurbotunnelBackend = config.numTurbotunnel > 1
-    ? new WorkerBackend({
+function startBackend(config: ServerConfig, clock: Clock): TurbotunnelBackend {
+  if (config.numTurbotunnel > 1) {
+    return new WorkerBackend({
       instances: config.numTurbotunnel,
       config: {
         target: config.tor.target,
@@ -90,57 +127,71 @@ export function startSnowflakeServer(config: ServerConfig): SnowflakeServer {
       logSink: config.logSink,
       clock,
       maxQueuedBytes: SERVER_MAX_QUEUED_BYTES,
-    })
-    : new LocalBackend({
-      tor: config.tor,
-      logger,
-      clock,
-      maxSessions: config.maxSessions,
-      maxQueuedBytes: SERVER_MAX_QUEUED_BYTES,
     });
+  }
+  return new LocalBackend({
+    tor: config.tor,
+    logger: config.logger,
+    clock,
+    maxSessions: config.maxSessions,
+    maxQueuedBytes: SERVER_MAX_QUEUED_BYTES,
+  });
+}
+
+/** Starts the server; throws if a listener cannot be opened (the message says why). */
+export function startServer(config: ServerConfig): SnowflakeServer {
+  const clock = config.clock ?? systemClock;
+  const { logger } = config;
+  const events = new ServerEvents();
   const carrierCounters = newCarrierCounters();
   const legacyCounters = newTunnelCounters();
+  countServerEvents(events, carrierCounters);
+  logServerEvents(events, new LogLimiter(logger), clock);
   const sweeper = new DeadlineSweeper();
-  const carriers = new Map<WebSocketConn, Promise<void>>();
-  const handler = serverHandler({
+  const backend = startBackend(config, clock);
+  const carriers = new Map<ServerWebSocket, Promise<void>>();
+  const carrierDeps = {
     backend,
     dialTor: torDialer(config.tor),
     legacy: config.legacy,
-    log: new LogLimiter(logger),
-    counters: carrierCounters,
+    events,
     relayCounters: legacyCounters,
     sweeper,
     clock,
     preambleTimeoutMs: config.preambleTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
-    maxConnections: config.maxConnections ?? SERVER_MAX_CONNECTIONS,
-    websocket: config.websocket,
-    track(conn, carrier) {
-      carriers.set(conn, carrier);
-      carrier.finally(() => carriers.delete(conn));
-    },
-  });
+  };
 
-  let http: Deno.HttpServer<Deno.NetAddr>;
+  let listener;
   try {
-    http = Deno.serve({
+    listener = startWebSocketListener({
       hostname: config.hostname,
       port: config.port,
-      ...(config.tls ?? {}),
-      onListen() {},
-      onError(error) {
-        logger.debug(`HTTP error: ${error}`);
-        return new Response("Internal Server Error\n", { status: 500 });
+      tls: config.tls,
+      upgradeTimeoutMs: config.upgradeTimeoutMs,
+      maxPendingUpgrades: config.maxPendingUpgrades,
+      maxConnections: config.maxConnections ?? SERVER_MAX_CONNECTIONS,
+      websocket: { maxSendMessageBytes: CARRIER_MAX_MESSAGE_BYTES, ...config.websocket },
+    }, {
+      clock,
+      sweeper,
+      events,
+      openConnections: () => carriers.size,
+      onWebSocket(conn, head) {
+        const userAddr = clientAddr(new URL(head.target, "http://bridge").searchParams.get("client_ip"));
+        const carrier = serveCarrier(conn, userAddr, carrierDeps);
+        carriers.set(conn, carrier);
+        carrier.finally(() => carriers.delete(conn));
       },
-    }, handler);
+    });
   } catch (error) {
     void backend.close();
     throw error;
   }
 
   // Byte counts of finished carriers are in carrierCounters; open ones are added live.
-  const snapshot = async (): Promise<StatsSnapshot> => {
-    const carrier = { ...carrierCounters };
+  const stats = async (): Promise<StatsSnapshot> => {
+    const carrier = copyCarrierCounters(carrierCounters);
     for (const conn of carriers.keys()) {
       carrier.bytesFromClients += conn.bytesRead;
       carrier.bytesToClients += conn.bytesWritten;
@@ -148,13 +199,16 @@ export function startSnowflakeServer(config: ServerConfig): SnowflakeServer {
     return { carrier, tunnel: sumTunnelCounters([await backend.counters(), legacyCounters]) };
   };
 
-  const sweepTimer = setInterval(() => sweeper.sweep(clock.now()), SWEEP_INTERVAL_MS);
+  const sweepTimer = setInterval(
+    () => sweeper.sweep(clock.now()),
+    config.sweepIntervalMs ?? SWEEP_INTERVAL_MS,
+  );
   const statsIntervalMs = config.statsIntervalMs ?? SERVER_STATS_INTERVAL_MS;
   let statsTimer: ReturnType<typeof setInterval> | undefined;
   let before: StatsSnapshot = { carrier: newCarrierCounters(), tunnel: newTunnelCounters() };
   let beforeAt = clock.now();
   const logStats = async () => {
-    const now = await snapshot();
+    const now = await stats();
     const at = clock.now();
     logger.info(formatStatsLine(before, now, (at - beforeAt) / 1000));
     [before, beforeAt] = [now, at];
@@ -163,28 +217,28 @@ export function startSnowflakeServer(config: ServerConfig): SnowflakeServer {
   let metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
   if (config.metrics) {
     try {
-      metrics = Deno.serve({ ...config.metrics, onListen() {} }, serverMetricsHandler(snapshot));
+      metrics = Deno.serve({ ...config.metrics, onListen() {} }, serverMetricsHandler(stats));
     } catch (error) {
       clearInterval(sweepTimer);
       clearInterval(statsTimer);
-      void http.shutdown();
+      void listener.close();
       void backend.close();
-      throw new Error(`metrics listener: ${error instanceof Error ? error.message : error}`);
+      throw new Error(`metrics listener: ${errorMessage(error)}`);
     }
   }
 
   return {
-    port: http.addr.port,
+    port: listener.port,
     metricsPort: metrics?.addr.port,
-    snapshot,
-    async close() {
-      clearInterval(sweepTimer);
+    events,
+    stats,
+    async stop() {
       clearInterval(statsTimer);
       if (statsIntervalMs > 0) await logStats(); // the last interval's figures
-      const stopping = http.shutdown();
-      for (const conn of carriers.keys()) conn.close();
+      await listener.close();
+      for (const conn of carriers.keys()) conn.closeWithReason("server stopping", 1001);
       await Promise.all(carriers.values());
-      await stopping;
+      clearInterval(sweepTimer);
       await metrics?.shutdown();
       await backend.close();
     },

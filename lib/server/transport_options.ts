@@ -9,7 +9,7 @@
  */
 
 import type { PtArgs } from "../pt/args.ts";
-import { parseSrcAddr, type SrcAddrRange } from "./src_addr.ts";
+import { parseSrcAddr, type SrcAddrRange } from "./tunnel/src_addr.ts";
 
 export const MAX_NUM_TURBOTUNNEL = 64;
 

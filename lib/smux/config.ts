@@ -6,6 +6,7 @@
 
 import { SmuxError } from "./error.ts";
 
+/** smux's settings (xtaci/smux `Config`; KCP-SMUX.md §6). */
 export interface SmuxConfig {
   /** Protocol version, 1 or 2. Version 2 adds per-stream flow control (UPD). Snowflake uses 2. */
   version: 1 | 2;

@@ -17,8 +17,11 @@ export type SmuxErrorCode =
   | "connection-ended" // the underlying connection reached end of stream
   | "connection-failed"; // reading or writing the underlying connection threw
 
+/** Why an smux session or stream ended; `code` says which. */
 export class SmuxError extends Error {
+  /** Always "SmuxError". */
   override name = "SmuxError";
+  /** `code`: what went wrong; `message`: the details (prefixed "smux: "); `cause`: the underlying error. */
   constructor(readonly code: SmuxErrorCode, message: string, options?: { cause?: unknown }) {
     super(`smux: ${message}`, options);
   }

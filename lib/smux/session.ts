@@ -11,8 +11,12 @@
  *   machine's next deadline (keepalive).
  *
  * ```ts
- * const session = SmuxSession.client(kcpSession);  // SNOWFLAKE_SMUX_CLIENT
- * const stream = await session.openStream();       // id 3
+ * import type { ByteConn } from "../net/byte_conn.ts";
+ *
+ * async function firstStream(kcpSession: ByteConn) {
+ *   const session = SmuxSession.client(kcpSession); // SNOWFLAKE_SMUX_CLIENT
+ *   return await session.openStream(); // id 3
+ * }
  * ```
  */
 
@@ -24,6 +28,7 @@ import type { SmuxError } from "./error.ts";
 import { type SmuxEvent, SmuxMachine, type SmuxRole } from "./machine.ts";
 import { SmuxStream, type StreamDriver } from "./stream.ts";
 
+/** Settings of a {@link SmuxSession} beyond its {@link SmuxConfig}. */
 export interface SmuxSessionOptions {
   /** Time source (default: the system's monotonic clock). */
   clock?: Clock;
@@ -42,6 +47,9 @@ interface StreamWaiters {
   writers: (() => void)[];
 }
 
+/**
+ * An smux session over a {@link ByteConn}: the adapter around the sans-I/O SmuxMachine that owns the conn and the keepalive timer, and opens and accepts {@link SmuxStream}s.
+ */
 export class SmuxSession {
   readonly #machine: SmuxMachine;
   readonly #conn: ByteConn;

@@ -21,11 +21,13 @@ export interface StreamDriver {
   close(id: number): void;
 }
 
+/** One smux stream as a {@link ByteConn}; reads, writes and closes go through its session. */
 export class SmuxStream implements ByteConn {
   readonly #driver: StreamDriver;
   // Checked here as well as in the session: a peer may reuse this id for a new stream after we close ours.
   #closed = false;
 
+  /** Made by {@link SmuxSession} for stream `id`. */
   constructor(readonly id: number, driver: StreamDriver) {
     this.#driver = driver;
   }

@@ -10,8 +10,18 @@ import { fromHex, toHex } from "../util/bytes.ts";
 /** Bytes of a ClientID on the wire. */
 export const CLIENT_ID_LENGTH = 8;
 
+/**
+ * The 8-byte random ClientID that names a Turbo Tunnel session across carriers (SNOWFLAKE-PROTOCOL.md §3).
+ *
+ * ```ts
+ * const id = ClientId.random();
+ * console.log(`${id}`, ClientId.fromString(id.toString()).toString() === id.toString());
+ * ```
+ */
 export class ClientId {
+  /** The 8 bytes as sent on the wire. */
   readonly bytes: Uint8Array;
+  #string: string | undefined; // computed once: the server keys every packet by it
 
   private constructor(bytes: Uint8Array) {
     this.bytes = bytes;
@@ -40,6 +50,6 @@ export class ClientId {
 
   /** 16 lowercase hex digits, as Go's ClientID.String(). */
   toString(): string {
-    return toHex(this.bytes);
+    return this.#string ??= toHex(this.bytes);
   }
 }

@@ -21,22 +21,32 @@
 import { AsyncQueue } from "../net/async_queue.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "../net/packet_conn.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
-import { ClientMap, type ClientMapOptions } from "./client_map.ts";
+import { ClientMap } from "./client_map.ts";
 import { QUEUE_SIZE } from "./consts.ts";
 import type { ClientSendQueue } from "./send_queue.ts";
 
+/** Bounds of a {@link QueuePacketConn}. */
 export interface QueuePacketConnOptions {
   /** Capacity of the incoming queue and of each client's send queue; default QUEUE_SIZE (512). */
   queueSize?: number;
   /** Idle time after which a client's send queue is dropped; default 1 minute (Go's server). */
   clientTimeoutMs?: number;
-  /** See ClientMapOptions. */
-  maxClients?: ClientMapOptions["maxClients"];
-  maxQueuedBytes?: ClientMapOptions["maxQueuedBytes"];
+  /** Clients remembered at most; a new one past it evicts the least recently seen (see client_map.ts). */
+  maxClients?: number;
+  /** Bytes queued for all clients together at most; past it, packets are dropped. */
+  maxQueuedBytes?: number;
+  /** Time source for the idle-client sweep; default the system's monotonic clock. */
   clock?: Clock;
 }
 
+/**
+ * The server side of Turbo Tunnel (Go `QueuePacketConn`): a PacketConn whose addresses are ClientIDs; carriers queue incoming packets and drain each client's outgoing queue, KCP reads and writes it.
+ */
 export class QueuePacketConn implements PacketConn {
+  /**
+   * The clients and their send queues (the server's carriers drain them).
+   * @ignore
+   */
   readonly clients: ClientMap;
   readonly #incoming: AsyncQueue<Packet>;
   readonly #clock: Clock;
@@ -45,6 +55,7 @@ export class QueuePacketConn implements PacketConn {
   #droppedIncoming = 0;
   #droppedOutgoing = 0;
 
+  /** Starts the idle-client sweep; {@link close} stops it. */
   constructor(options: QueuePacketConnOptions = {}) {
     const queueSize = options.queueSize ?? QUEUE_SIZE;
     this.clients = new ClientMap({
@@ -76,7 +87,10 @@ export class QueuePacketConn implements PacketConn {
     return false;
   }
 
-  /** The send queue of client `addr` (created if needed; refreshes the client's LastSeen). */
+  /**
+   * The send queue of client `addr` (created if needed; refreshes the client's LastSeen).
+   * @ignore
+   */
   outgoingQueue(addr: string): ClientSendQueue {
     if (this.#closed) throw new ConnClosedError("QueuePacketConn");
     return this.clients.sendQueue(addr, this.#clock.now());
@@ -93,6 +107,7 @@ export class QueuePacketConn implements PacketConn {
     if (!this.clients.sendQueue(addr, this.#clock.now()).push(packet)) this.#droppedOutgoing++;
   }
 
+  /** Ends `readFrom` with null and drops every client's queue. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

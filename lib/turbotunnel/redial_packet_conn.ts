@@ -35,6 +35,7 @@ import {
 /** Makes a new carrier; `signal` aborts when the RedialPacketConn closes. Throwing closes the RedialPacketConn. */
 export type DialCarrier = (signal: AbortSignal) => Promise<PacketConn>;
 
+/** Bounds and timing of a {@link RedialPacketConn}. */
 export interface RedialPacketConnOptions {
   /** Capacity of the send and receive queues, in packets; default QUEUE_SIZE (512). */
   queueSize?: number;
@@ -42,12 +43,24 @@ export interface RedialPacketConnOptions {
   remoteAddr?: string;
   /** Least time between the starts of two dials; default 0 (Go redials at once). */
   minRedialIntervalMs?: number;
+  /** Time source for `minRedialIntervalMs`; default the system's monotonic clock. */
   clock?: Clock;
   /** Waits `ms` or until `signal` aborts; default setTimeout. Tests inject their own. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
+/**
+ * The client side of Turbo Tunnel (Go client's `RedialPacketConn`): one PacketConn over a series of carriers; when one fails it dials the next, and the KCP session above never notices.
+ *
+ * ```ts
+ * // The dial function returns each next carrier; a failed dial ends the conn for good.
+ * const conn = new RedialPacketConn(() => Promise.reject(new Error("no proxy")));
+ * conn.addEventListener("carrierdown", (e) => console.log(`carrier ${e.attempt}: ${e.reason.message}`));
+ * console.log((await conn.closed)?.message); // "no proxy"
+ * ```
+ */
 export class RedialPacketConn extends EventTarget implements PacketConn {
+  /** What `readFrom` reports as the source (see {@link RedialPacketConnOptions.remoteAddr}). */
   readonly remoteAddr: string;
   /** Resolves when the conn closes for good: with the dial error, or null after close(). */
   readonly closed: Promise<Error | null>;
@@ -67,6 +80,7 @@ export class RedialPacketConn extends EventTarget implements PacketConn {
   #droppedSend = 0;
   #droppedReceive = 0;
 
+  /** Starts dialing at once with `dial`; each carrier it returns is used until it fails. */
   constructor(dial: DialCarrier, options: RedialPacketConnOptions = {}) {
     super();
     this.#dial = dial;
@@ -81,11 +95,13 @@ export class RedialPacketConn extends EventTarget implements PacketConn {
     this.#dialLoop();
   }
 
+  /** Typed listeners for the events of {@link RedialPacketConnEventMap}. */
   override addEventListener<K extends keyof RedialPacketConnEventMap>(
     type: K,
     listener: ((event: RedialPacketConnEventMap[K]) => void) | null,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /** Any other event type, as on EventTarget. */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
@@ -139,6 +155,7 @@ export class RedialPacketConn extends EventTarget implements PacketConn {
     this.#wakeWriter?.();
   }
 
+  /** Closes for good: the current carrier is closed, no redial follows, `readFrom` returns null. */
   close(): void {
     this.#closeWith(null);
   }

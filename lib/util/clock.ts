@@ -6,6 +6,7 @@
 
 /** A source of monotonic milliseconds. */
 export interface Clock {
+  /** Milliseconds from an arbitrary origin; never decreases. */
   now(): number;
 }
 
@@ -15,9 +16,11 @@ export const systemClock: Clock = { now: () => performance.now() };
 /** A clock that only moves when told to: for tests and simulations. */
 export class ManualClock implements Clock {
   #now: number;
+  /** `start`: the first reading, in ms. */
   constructor(start = 0) {
     this.#now = start;
   }
+  /** The current reading, in ms. */
   now(): number {
     return this.#now;
   }

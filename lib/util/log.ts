@@ -14,6 +14,7 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 /** Where formatted lines go. Each call gets one line without its newline. */
 export type LogSink = (line: string, level: LogLevel) => void;
 
+/** How a {@link Logger} filters and scrubs. */
 export interface LoggerOptions {
   /** Keep IP addresses in log lines (`-unsafe-logging`). Default false. */
   unsafeLogging?: boolean;
@@ -23,12 +24,21 @@ export interface LoggerOptions {
   prefix?: string;
 }
 
+/**
+ * Timestamped log lines to a sink, with IP addresses scrubbed unless `unsafeLogging` (Go Snowflake's log scrubber).
+ *
+ * ```ts
+ * const log = new Logger(stderrSink, { verbose: true });
+ * log.info("client 192.0.2.1:4000 connected"); // "client [scrubbed] connected"
+ * ```
+ */
 export class Logger {
   readonly #sink: LogSink;
   readonly #unsafe: boolean;
   readonly #verbose: boolean;
   readonly #prefix: string;
 
+  /** Writes to `sink`; see {@link LoggerOptions}. */
   constructor(sink: LogSink, options: LoggerOptions = {}) {
     this.#sink = sink;
     this.#unsafe = options.unsafeLogging ?? false;
@@ -45,19 +55,24 @@ export class Logger {
     });
   }
 
+  /** Whether debug lines are written. */
   get verbose(): boolean {
     return this.#verbose;
   }
 
+  /** Written only when `verbose`. */
   debug(message: string): void {
     if (this.#verbose) this.#write("debug", message);
   }
+  /** A normal event. */
   info(message: string): void {
     this.#write("info", message);
   }
+  /** Something went wrong and was handled. */
   warn(message: string): void {
     this.#write("warn", message);
   }
+  /** Something went wrong that stops a part from working. */
   error(message: string): void {
     this.#write("error", message);
   }

@@ -8,12 +8,17 @@
 
 import type { Logger } from "../util/log.ts";
 
+/** A STUN or TURN server, as in the W3C API. */
 export interface RTCIceServer {
+  /** One URL or several, e.g. `"stun:stun.l.google.com:19302"`. */
   urls: string | string[];
+  /** TURN user name. */
   username?: string;
+  /** TURN password. */
   credential?: string;
 }
 
+/** Settings of an {@link RTCPeerConnection}: the W3C `iceServers`, and ours for Snowflake's needs. */
 export interface RTCConfiguration {
   /** STUN/TURN servers, e.g. `[{ urls: "stun:stun.l.google.com:19302" }]`. */
   iceServers?: RTCIceServer[];

@@ -15,11 +15,12 @@ import { defineEventHandlers, type EventHandler, RTCErrorEvent } from "./event_h
 import { EventKind, type NativeEvent } from "./events.ts";
 import { invalidState, WebRTCError } from "./errors.ts";
 import type { Native } from "./native.ts";
-import type { EventPump, NativeEventTarget } from "./pump.ts";
+import type { EventPump } from "./pump.ts";
 
 /** Largest message send() accepts: pion's receive buffer (native/channel.go maxMessageSize). */
 export const MAX_MESSAGE_SIZE = 65535;
 
+/** A data channel's life, as in the W3C API. */
 export type RTCDataChannelState = "connecting" | "open" | "closing" | "closed";
 
 /** Options of createDataChannel, as in the W3C API. */
@@ -30,9 +31,11 @@ export interface RTCDataChannelInit {
   maxPacketLifeTime?: number;
   /** Give up on a message after this many retransmissions; 0 with `ordered: false` is fire-and-forget. */
   maxRetransmits?: number;
+  /** Subprotocol name announced with the channel. */
   protocol?: string;
   /** Both sides create the channel with the same `id` instead of announcing it. */
   negotiated?: boolean;
+  /** Stream id of a `negotiated` channel. */
   id?: number;
 }
 
@@ -49,7 +52,8 @@ export interface ChannelDescription {
 
 const decoder = new TextDecoder();
 
-export class RTCDataChannel extends EventTarget implements NativeEventTarget {
+/** A W3C-shaped data channel over pion: `send`, "message" events, `bufferedAmount` back-pressure. */
+export class RTCDataChannel extends EventTarget {
   readonly #native: Native;
   readonly #pump: EventPump;
   readonly #handle: number;
@@ -60,10 +64,15 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
   #bufferedAmountFresh = false; // #lastBufferedAmount came from pion during this task
   #binaryType: BinaryType = "arraybuffer";
 
+  /** The channel opened. */
   declare onopen: EventHandler;
+  /** A message arrived (`data`: ArrayBuffer or string). */
   declare onmessage: EventHandler<MessageEvent>;
+  /** The channel closed. */
   declare onclose: EventHandler;
+  /** pion reported an error on the channel. */
   declare onerror: EventHandler<RTCErrorEvent>;
+  /** `bufferedAmount` fell to `bufferedAmountLowThreshold`. */
   declare onbufferedamountlow: EventHandler;
 
   /** Made by RTCPeerConnection (createDataChannel, "datachannel"), not by callers. */
@@ -83,27 +92,35 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
     pump.register(handle, this);
   }
 
+  /** The label given to createDataChannel. */
   get label(): string {
     return this.#description.label;
   }
+  /** Whether messages arrive in order. */
   get ordered(): boolean {
     return this.#description.ordered;
   }
+  /** Partial reliability by time, ms; null if not set. */
   get maxPacketLifeTime(): number | null {
     return this.#description.maxPacketLifeTime;
   }
+  /** Partial reliability by retransmissions; null if not set. */
   get maxRetransmits(): number | null {
     return this.#description.maxRetransmits;
   }
+  /** The subprotocol name. */
   get protocol(): string {
     return this.#description.protocol;
   }
+  /** Whether both sides created the channel with the same id. */
   get negotiated(): boolean {
     return this.#description.negotiated;
   }
+  /** SCTP stream id; null until assigned. */
   get id(): number | null {
     return this.#description.id;
   }
+  /** "connecting", "open", "closing" or "closed". */
   get readyState(): RTCDataChannelState {
     return this.#readyState;
   }
@@ -129,6 +146,7 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
     }
   }
 
+  /** `bufferedAmount` at or below which "bufferedamountlow" fires. */
   get bufferedAmountLowThreshold(): number {
     return this.#lowThreshold;
   }
@@ -139,6 +157,7 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
     }
   }
 
+  /** How binary messages are delivered: "arraybuffer" (default) or "blob". */
   get binaryType(): BinaryType {
     return this.#binaryType;
   }
@@ -201,6 +220,10 @@ export class RTCDataChannel extends EventTarget implements NativeEventTarget {
     this.#pump.unregister(this.#handle);
   }
 
+  /**
+   * Called by the event pump with this channel's native events.
+   * @ignore
+   */
   handleNativeEvent(event: NativeEvent): void {
     const { kind, payload } = event;
     switch (kind) {

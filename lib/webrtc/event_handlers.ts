@@ -39,7 +39,9 @@ export function defineEventHandlers(prototype: EventTarget, types: readonly stri
 
 /** The "datachannel" event: the remote side opened `channel`. */
 export class RTCDataChannelEvent extends Event {
+  /** The channel the remote side opened. */
   readonly channel: RTCDataChannel;
+  /** `init.channel`: the new channel. */
   constructor(type: string, init: EventInit & { channel: RTCDataChannel }) {
     super(type, init);
     this.channel = init.channel;
@@ -52,12 +54,15 @@ export class RTCDataChannelEvent extends Event {
  * end-of-candidates signal); localDescription then holds every candidate.
  */
 export class RTCPeerConnectionIceEvent extends Event {
+  /** Always null: the end-of-candidates signal. */
   readonly candidate: null = null;
 }
 
 /** The "error" event of a data channel, carrying pion's error. */
 export class RTCErrorEvent extends Event {
+  /** pion's error. */
   readonly error: Error;
+  /** `init.error`: what pion reported. */
   constructor(type: string, init: EventInit & { error: Error }) {
     super(type, init);
     this.error = init.error;

@@ -7,6 +7,7 @@
 
 /** The part of an RTCPeerConnection this needs. */
 export interface GatheringPeer extends EventTarget {
+  /** "complete" once gathering is done. */
   readonly iceGatheringState: string;
 }
 

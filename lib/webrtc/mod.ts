@@ -11,11 +11,16 @@ export {
   type RTCDataChannelInit,
   type RTCDataChannelState,
 } from "./data_channel.ts";
-export { RTCDataChannelEvent, RTCErrorEvent, RTCPeerConnectionIceEvent } from "./event_handlers.ts";
+export {
+  type EventHandler,
+  RTCDataChannelEvent,
+  RTCErrorEvent,
+  RTCPeerConnectionIceEvent,
+} from "./event_handlers.ts";
 export { WebRTCError, WebRTCLibraryError } from "./errors.ts";
 export { type GatheringPeer, waitForIceGatheringComplete } from "./gathering.ts";
 export { LIBRARY_ENV, loadNativeLibrary } from "./loader.ts";
-export { nativeStats } from "./stats.ts";
+export { type NativeStats, nativeStats } from "./stats.ts";
 export {
   type RTCIceConnectionState,
   type RTCIceGatheringState,

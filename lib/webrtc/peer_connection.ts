@@ -25,10 +25,11 @@ import {
 import { EventKind, type NativeEvent } from "./events.ts";
 import { invalidState } from "./errors.ts";
 import { Native } from "./native.ts";
-import { EventPump, type NativeEventTarget } from "./pump.ts";
+import { EventPump } from "./pump.ts";
 import { RTCSessionDescription, type RTCSessionDescriptionInit } from "./session_description.ts";
 import type { Logger } from "../util/log.ts";
 
+/** The W3C `RTCPeerConnectionState`. */
 export type RTCPeerConnectionState =
   | "new"
   | "connecting"
@@ -36,6 +37,7 @@ export type RTCPeerConnectionState =
   | "disconnected"
   | "failed"
   | "closed";
+/** The W3C `RTCIceConnectionState`. */
 export type RTCIceConnectionState =
   | "new"
   | "checking"
@@ -44,7 +46,9 @@ export type RTCIceConnectionState =
   | "disconnected"
   | "failed"
   | "closed";
+/** The W3C `RTCIceGatheringState`. */
 export type RTCIceGatheringState = "new" | "gathering" | "complete";
+/** The W3C `RTCSignalingState`. */
 export type RTCSignalingState =
   | "stable"
   | "have-local-offer"
@@ -56,7 +60,21 @@ export type RTCSignalingState =
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export class RTCPeerConnection extends EventTarget implements NativeEventTarget {
+/**
+ * A W3C-shaped RTCPeerConnection over our pion shim (lib/webrtc/native/), for data channels only; signalling is non-trickle (wait with {@link waitForIceGatheringComplete}).
+ *
+ * ```ts
+ * import { waitForIceGatheringComplete } from "./gathering.ts";
+ *
+ * const pc = new RTCPeerConnection({ iceServers: [] }); // add STUN servers for real peers
+ * const channel = pc.createDataChannel("snowflake");
+ * await pc.setLocalDescription(await pc.createOffer());
+ * await waitForIceGatheringComplete(pc);
+ * console.log(JSON.stringify(pc.localDescription), channel.readyState);
+pc.close();
+ * ```
+ */
+export class RTCPeerConnection extends EventTarget {
   readonly #native: Native;
   readonly #pump: EventPump;
   readonly #handle: number;
@@ -67,11 +85,17 @@ export class RTCPeerConnection extends EventTarget implements NativeEventTarget 
   #iceConnectionState: RTCIceConnectionState = "new";
   #iceGatheringState: RTCIceGatheringState = "new";
 
+  /** The remote side opened a channel. */
   declare ondatachannel: EventHandler<RTCDataChannelEvent>;
+  /** `connectionState` changed. */
   declare onconnectionstatechange: EventHandler;
+  /** `iceConnectionState` changed. */
   declare oniceconnectionstatechange: EventHandler;
+  /** `iceGatheringState` changed. */
   declare onicegatheringstatechange: EventHandler;
+  /** `signalingState` changed. */
   declare onsignalingstatechange: EventHandler;
+  /** Gathering completed (fires once, with `candidate: null`). */
   declare onicecandidate: EventHandler<RTCPeerConnectionIceEvent>;
 
   /** Throws TypeError for a bad configuration, WebRTCLibraryError when the native library is missing. */
@@ -87,15 +111,19 @@ export class RTCPeerConnection extends EventTarget implements NativeEventTarget 
     this.#pump.peerOpened();
   }
 
+  /** The W3C connection state ("new" … "connected", "failed", "closed"). */
   get connectionState(): RTCPeerConnectionState {
     return this.#connectionState;
   }
+  /** The W3C ICE connection state. */
   get iceConnectionState(): RTCIceConnectionState {
     return this.#iceConnectionState;
   }
+  /** "new", "gathering" or "complete". */
   get iceGatheringState(): RTCIceGatheringState {
     return this.#iceGatheringState;
   }
+  /** The W3C signalling state, as pion reports it. */
   get signalingState(): RTCSignalingState {
     if (this.#closed) return "closed";
     const { symbols, out } = this.#native;
@@ -108,10 +136,12 @@ export class RTCPeerConnection extends EventTarget implements NativeEventTarget 
   get localDescription(): RTCSessionDescription | null {
     return this.#description(0);
   }
+  /** The remote description set, if any. */
   get remoteDescription(): RTCSessionDescription | null {
     return this.#description(1);
   }
 
+  /** An offer for the channels created so far (set it with setLocalDescription). */
   createOffer(): Promise<RTCSessionDescriptionInit> {
     return this.#call("createOffer", () => {
       const { symbols, out } = this.#native;
@@ -119,6 +149,7 @@ export class RTCPeerConnection extends EventTarget implements NativeEventTarget 
     });
   }
 
+  /** An answer to the remote offer (set it with setLocalDescription). */
   createAnswer(): Promise<RTCSessionDescriptionInit> {
     return this.#call("createAnswer", () => {
       const { symbols, out } = this.#native;
@@ -180,6 +211,10 @@ export class RTCPeerConnection extends EventTarget implements NativeEventTarget 
     }
   }
 
+  /**
+   * Called by the event pump with this peer's native events.
+   * @ignore
+   */
   handleNativeEvent(event: NativeEvent): void {
     const text = () => decoder.decode(event.payload);
     switch (event.kind) {

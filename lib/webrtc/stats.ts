@@ -5,6 +5,7 @@
 
 import { Native } from "./native.ts";
 
+/** What the shim holds now; see {@link nativeStats}. */
 export interface NativeStats {
   /** Peer connections and data channels the shim still holds. 0 when everything is closed. */
   handles: number;
@@ -12,6 +13,7 @@ export interface NativeStats {
   goroutines: number;
 }
 
+/** Counts of the native shim now (loads it if not loaded): for leak checks and diagnostics. */
 export function nativeStats(): NativeStats {
   const { symbols } = Native.get();
   return { handles: symbols.swrtc_handle_count(), goroutines: symbols.swrtc_goroutine_count() };

@@ -2,9 +2,8 @@
  * A Deno/Web `WebSocket` as a {@link ByteConn}: the byte stream that Snowflake's
  * carriers are (SNOWFLAKE-PROTOCOL.md §1.4). Message boundaries carry no meaning:
  * binary and text payloads are concatenated into one stream, and each `write`
- * is sent as one binary message (or, with `maxMessageBytes`, as several of at
- * most that size: the server keeps every message small enough for a browser
- * proxy to forward as one data-channel message).
+ * is sent as one binary message. This is the client side (a W3C WebSocket,
+ * as `dialWebSocket` opens); the server runs its own codec (server_conn.ts).
  *
  * Back-pressure: the WebSocket API has no "drained" event, so `write` sends
  * and then polls `bufferedAmount` until it is back under `highWaterBytes`. A
@@ -20,6 +19,7 @@ import type { ByteConn } from "../net/byte_conn.ts";
 import { ConnClosedError } from "../net/packet_conn.ts";
 import { concat } from "../util/bytes.ts";
 
+/** Buffer bounds and timeouts of {@link webSocketConn}. */
 export interface WebSocketConnOptions {
   /** `bufferedAmount` above which `write` waits. Default 256 KiB. */
   highWaterBytes?: number;
@@ -29,8 +29,6 @@ export interface WebSocketConnOptions {
   writeStallMs?: number;
   /** Received-but-unread bytes above which the connection is closed. Default 1 MiB. */
   maxReadBufferBytes?: number;
-  /** Largest message `write` sends; longer writes are split. Default: no limit. */
-  maxMessageBytes?: number;
 }
 
 export const WEBSOCKET_HIGH_WATER_BYTES = 256 * 1024;
@@ -46,6 +44,7 @@ export interface WebSocketConn extends ByteConn {
   readonly closed: Promise<void>;
   /** Bytes received so far / sent so far. */
   readonly bytesRead: number;
+  /** Bytes sent so far. */
   readonly bytesWritten: number;
   /** Closes with a reason that {@link closeReason} reports. */
   closeWithReason(reason: string, code?: number): void;
@@ -59,7 +58,6 @@ export function webSocketConn(ws: WebSocket, options: WebSocketConnOptions = {})
   const pollMs = options.pollIntervalMs ?? WEBSOCKET_POLL_INTERVAL_MS;
   const stallMs = options.writeStallMs ?? WEBSOCKET_WRITE_STALL_MS;
   const maxRead = options.maxReadBufferBytes ?? WEBSOCKET_MAX_READ_BUFFER_BYTES;
-  const maxMessage = options.maxMessageBytes ?? Infinity;
   const encoder = new TextEncoder();
 
   let chunks: Uint8Array[] = [];
@@ -143,8 +141,7 @@ export function webSocketConn(ws: WebSocket, options: WebSocketConnOptions = {})
     async write(data) {
       if (ws.readyState === WebSocket.CONNECTING) await opened;
       if (ended || ws.readyState !== WebSocket.OPEN) throw new ConnClosedError("WebSocket");
-      if (data.length <= maxMessage) ws.send(data);
-      else for (let at = 0; at < data.length; at += maxMessage) ws.send(data.subarray(at, at + maxMessage));
+      ws.send(data);
       bytesWritten += data.length;
       if (ws.bufferedAmount <= highWater) return;
       const started = performance.now();

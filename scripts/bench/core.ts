@@ -8,7 +8,7 @@
  *   the figure that decides the whole chain (PERFORMANCE.md).
  * - over loopback UDP, one process per side: TS↔TS, TS client → Go server,
  *   Go client → TS server, with Go↔Go as the reference. Our socket
- *   (lib/net/udp.ts) asks for 8 MiB buffers and batches with
+ *   (tests/support/udp/udp.ts) asks for 8 MiB buffers and batches with
  *   recvmmsg/sendmmsg; the Go peers get 8 MiB buffers too (-socket-buffer), so
  *   the rows compare like with like. One more row compares TS↔TS with Go↔Go on
  *   the kernel's default buffers (net.core.rmem_default), as Snowflake's Go
@@ -60,7 +60,7 @@ function udpReceiveBufferErrors(): number {
   return Number(values.split(" ")[names.split(" ").indexOf("RcvbufErrors")]);
 }
 
-/** Socket buffer size our UDP socket asks for (lib/net/udp.ts), given to the Go peers for like-for-like rows. */
+/** Socket buffer size our UDP socket asks for (tests/support/udp/udp.ts), given to the Go peers for like-for-like rows. */
 const UDP_BUFFER = 8 << 20;
 
 /** One loopback-UDP run: a server process and a client process. */

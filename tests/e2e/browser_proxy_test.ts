@@ -12,7 +12,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CARRIER_MAX_MESSAGE_BYTES } from "../../lib/server/downstream_batch.ts";
+import { CARRIER_MAX_MESSAGE_BYTES } from "../../lib/server/connection/downstream_batch.ts";
 import { createNetns, deleteNetns } from "../util/netns.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;

@@ -3,16 +3,7 @@ import { encodeData, encodePadding } from "../../lib/encapsulation/codec.ts";
 import { EncapsulationDecoder } from "../../lib/encapsulation/decoder.ts";
 import { EncapsulationError } from "../../lib/encapsulation/error.ts";
 import { concat, fromHex } from "../../lib/util/bytes.ts";
-
-/** Seeded PRNG (mulberry32): the same cases on every run. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../support/random.ts";
 
 type Outcome = { packets: Uint8Array[]; end: "eof" | EncapsulationError["code"] };
 

@@ -3,7 +3,7 @@ import { encodeData } from "../../lib/encapsulation/codec.ts";
 import { EncapsulationError } from "../../lib/encapsulation/error.ts";
 import { encapsulationPacketConn } from "../../lib/encapsulation/packet_conn.ts";
 import type { ByteConn } from "../../lib/net/byte_conn.ts";
-import { memoryByteConnPair } from "../../lib/net/memory.ts";
+import { memoryByteConnPair } from "../support/memory.ts";
 import { ConnClosedError } from "../../lib/net/packet_conn.ts";
 import { fromHex } from "../../lib/util/bytes.ts";
 import { runPacketConnCases } from "../net/packet_conn_cases.ts";

@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { listenUdp } from "../../lib/net/udp.ts";
+import { listenUdp } from "../support/udp/udp.ts";
 import type { PacketConn } from "../../lib/net/packet_conn.ts";
 import { acceptEndpoint, dialEndpoint, type Endpoint } from "./kcpsmux/endpoint.ts";
 import { PeerProcess, type PeerReport } from "./kcpsmux/peer_process.ts";

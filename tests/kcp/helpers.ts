@@ -1,6 +1,5 @@
 /** Shared helpers of the KCP tests: build packets from segment fields, run a flush and decode what it sent. */
 import type { Arq } from "../../lib/kcp/arq.ts";
-import { toHex } from "../../lib/util/bytes.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "../../lib/net/packet_conn.ts";
 import { CMD_PUSH, decodePacket, encodedLength, encodeSegment, type Segment } from "../../lib/kcp/segment.ts";
 
@@ -48,10 +47,7 @@ export function flushSegments(arq: Arq, now: number): Segment[] {
   return flushDecoded(arq, now).packets.flat();
 }
 
-/** Hex sha256 of `data`. */
-export async function sha256(data: Uint8Array): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data.slice())));
-}
+export { sha256Hex as sha256 } from "../support/digest.ts";
 
 /** A PacketConn the test feeds by hand: records what is written; readFrom waits until close. */
 export class RecordingPacketConn implements PacketConn {

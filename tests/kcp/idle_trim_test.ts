@@ -8,7 +8,7 @@ import { ACK_SLOTS_KEPT, Arq, type ArqFootprint, SPARE_SEGMENTS_KEPT } from "../
 import { KcpListener } from "../../lib/kcp/listener.ts";
 import { SNOWFLAKE_KCP_OPTIONS } from "../../lib/kcp/options.ts";
 import { KcpSession } from "../../lib/kcp/session.ts";
-import { memoryPacketPair } from "../../lib/net/memory.ts";
+import { memoryPacketPair } from "../support/memory.ts";
 import { concat } from "../../lib/util/bytes.ts";
 import { Netem, Prng, Simulation } from "../util/netem.ts";
 import { ArqPeer } from "./arq_peer.ts";

@@ -4,7 +4,7 @@ import { KcpListener } from "../../lib/kcp/listener.ts";
 import { SNOWFLAKE_KCP_OPTIONS } from "../../lib/kcp/options.ts";
 import { receiveMemoryBound } from "../../lib/kcp/receive_buffer.ts";
 import { KcpSession, randomConv } from "../../lib/kcp/session.ts";
-import { memoryPacketPair } from "../../lib/net/memory.ts";
+import { memoryPacketPair } from "../support/memory.ts";
 import { ConnClosedError } from "../../lib/net/packet_conn.ts";
 import { concat } from "../../lib/util/bytes.ts";
 import { Prng } from "../util/netem.ts";

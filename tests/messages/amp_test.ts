@@ -11,15 +11,10 @@ import {
 } from "../../lib/messages/amp_armor.ts";
 import { decodeAmpPath, encodeAmpPath } from "../../lib/messages/amp_path.ts";
 import { MessageError } from "../../lib/messages/errors.ts";
+import { randomBytes } from "../support/random.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-
-function randomBytes(random: () => number, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.floor(random() * 256);
-  return out;
-}
 
 Deno.test("AMP armor, SNOWFLAKE-PROTOCOL.md §5.4 vector (common/amp/doc.go)", () => {
   const expected = AMP_BOILERPLATE_START +

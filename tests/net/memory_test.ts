@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { memoryByteConnPair, memoryPacketPair } from "../../lib/net/memory.ts";
+import { memoryByteConnPair, memoryPacketPair } from "../support/memory.ts";
 import { ConnClosedError } from "../../lib/net/packet_conn.ts";
 
 Deno.test("memoryPacketPair: packets cross with the sender's name; drops at the bound", async () => {

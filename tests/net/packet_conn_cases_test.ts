@@ -1,6 +1,6 @@
 /** The PacketConn conformance suite run against the reference in-memory pair. */
 
-import { memoryPacketPair } from "../../lib/net/memory.ts";
+import { memoryPacketPair } from "../support/memory.ts";
 import { runPacketConnCases } from "./packet_conn_cases.ts";
 
 runPacketConnCases({

@@ -1,6 +1,6 @@
 /**
  * UdpPacketConn's segmented sends and coalesced receives (UDP_SEGMENT, UDP_GRO,
- * lib/net/udp_mmsg.ts): runs of datagrams for one peer leave merged (and, on
+ * tests/support/udp/udp_mmsg.ts): runs of datagrams for one peer leave merged (and, on
  * loopback, reach a GRO socket still merged), yet the peer receives exactly the
  * datagrams written, in order, whatever their sizes and destinations; and when
  * the kernel refuses a segmented message (simulated here: loopback never
@@ -8,9 +8,9 @@
  */
 
 import assert from "node:assert/strict";
-import { listenUdp, UdpPacketConn } from "../../lib/net/udp.ts";
-import { EIO, type Libc, libc } from "../../lib/net/udp_libc.ts";
-import { openUdpSocket } from "../../lib/net/udp_socket.ts";
+import { listenUdp, UdpPacketConn } from "../support/udp/udp.ts";
+import { EIO, type Libc, libc } from "../support/udp/udp_libc.ts";
+import { openUdpSocket } from "../support/udp/udp_socket.ts";
 
 /** Datagram `i` of a test: sizes in runs (full, full, …, shorter), its index in the first 4 bytes. */
 function datagram(i: number, fullSize: number): Uint8Array {

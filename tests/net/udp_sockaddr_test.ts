@@ -1,12 +1,12 @@
 /**
- * The sockaddr codec of the libc UDP socket (lib/net/udp_sockaddr.ts): byte
+ * The sockaddr codec of the libc UDP socket (tests/support/udp/udp_sockaddr.ts): byte
  * layouts, IPv4-mapped addresses, bad input. (IP text itself is lib/net/addr.ts's,
  * tested there.)
  */
 
 import assert from "node:assert/strict";
-import { AF_INET, AF_INET6 } from "../../lib/net/udp_libc.ts";
-import { decodeSockaddr, encodeSockaddr } from "../../lib/net/udp_sockaddr.ts";
+import { AF_INET, AF_INET6 } from "../support/udp/udp_libc.ts";
+import { decodeSockaddr, encodeSockaddr } from "../support/udp/udp_sockaddr.ts";
 
 Deno.test("sockaddr_in: family (host order), port (network order), address, zero padding", () => {
   assert.deepEqual(

@@ -1,5 +1,5 @@
 /**
- * UdpPacketConn (lib/net/udp.ts): the PacketConn conformance suite over IPv4
+ * UdpPacketConn (tests/support/udp/udp.ts): the PacketConn conformance suite over IPv4
  * and IPv6 loopback, and what is particular to a kernel socket: buffer sizes,
  * drop counting (ours and the kernel's), dual stack, bind failures, a flush at
  * close, and a receive that outlives its timeout.
@@ -12,7 +12,7 @@ import {
   parseUdpAddr,
   RECEIVE_BATCH,
   type UdpPacketConn,
-} from "../../lib/net/udp.ts";
+} from "../support/udp/udp.ts";
 import { runPacketConnCases } from "./packet_conn_cases.ts";
 
 /** Kernel receive buffer of the suite's pairs: at least 16 full-size datagrams, yet the flood case overruns it. */
@@ -152,7 +152,7 @@ Deno.test("UdpPacketConn: a send to a closed port is dropped, and the socket kee
   try {
     // The kernel may answer with ICMP port unreachable; it must not stop a's receiving.
     for (let i = 0; i < 8; i++) a.writeTo(new Uint8Array([i]), goneAddr);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 0)); // a's batch leaves at the end of the task; loopback answers at once
     b.writeTo(new Uint8Array([42]), a.localAddr);
     assert.deepEqual(await soon(a.readFrom()), { packet: new Uint8Array([42]), addr: b.localAddr });
   } finally {
@@ -173,10 +173,11 @@ Deno.test("UdpPacketConn: concurrent readFrom calls are answered in order", asyn
 });
 
 Deno.test("UdpPacketConn: keeps receiving after an idle spell longer than its receive timeout", async () => {
-  const [a, b] = await Promise.all([listenUdp(), listenUdp()]);
+  const [a, b] = await Promise.all([listenUdp({ receiveTimeoutMs: 20 }), listenUdp()]);
   try {
     const pending = a.readFrom();
-    await new Promise((resolve) => setTimeout(resolve, 700)); // > RECEIVE_TIMEOUT_MS: the blocked receive times out and is re-issued
+    // The blocked receive times out and is re-issued, twice, before anything comes.
+    await until(() => a.receiveTimeouts >= 2, "two receive timeouts");
     b.writeTo(new Uint8Array([7]), a.localAddr);
     assert.deepEqual(await soon(pending), { packet: new Uint8Array([7]), addr: b.localAddr });
     assert.equal(a.error, null);
@@ -228,6 +229,14 @@ function procNetUdpDrops(port: number): number {
   return Number(line.trim().split(/\s+/).at(-1));
 }
 
+/** Resolves once `condition()` holds, looking again every 5 ms; fails after 5 s. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; !condition(); i++) {
+    if (i >= 1000) assert.fail(`no ${what} within 5 s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** `promise`, or a failure after 5 s (a lost datagram must fail the test, not hang it). */
 async function soon<T>(promise: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -250,7 +259,7 @@ Deno.test("UdpPacketConn: readBatch hands over a receive's datagrams in order, a
   const [a, b] = await Promise.all([listenUdp(), listenUdp()]);
   try {
     for (let i = 0; i < 10; i++) b.writeTo(new Uint8Array([i]), a.localAddr);
-    await new Promise((resolve) => setTimeout(resolve, 20)); // b's batch leaves at the end of the task
+    await new Promise((resolve) => setTimeout(resolve, 0)); // b's batch leaves at the end of the task
     assert.deepEqual((await soon(a.readFrom()))?.packet, new Uint8Array([0]));
     const got: number[] = [];
     while (got.length < 9) {

@@ -10,6 +10,7 @@ import { ClientId } from "../../lib/turbotunnel/client_id.ts";
 import { RawWebSocket } from "../websocket/raw_client.ts";
 import { openTurbotunnelClient } from "./turbotunnel_client.ts";
 import { startTestServer } from "./harness.ts";
+import type { CarrierClosedDetail } from "../../lib/server/operations/events.ts";
 import { type ConnReader, writeAll } from "../pt/extorport_standin.ts";
 
 /** A stand-in data handler that echoes. */
@@ -43,8 +44,11 @@ Deno.test("bad input: garbage instead of the token, with legacy mode off, is ref
     await raw.send(new TextEncoder().encode("GET / HTTP/1.1\r\n"));
     await raw.readToEnd(); // the server closes
     raw.close();
-    await t.waitForLine(/received unsupported oneshot connection \(legacy mode is disabled\)/);
-    assert.equal((await t.server.snapshot()).carrier.refused, 1);
+    await t.waitForEvent("carrierclosed", (d) => d.reason === "legacy-refused" && d.mode === "none");
+    assert.ok(
+      t.lines.some((l) => /received unsupported oneshot connection \(legacy mode is disabled\)/.test(l)),
+    );
+    assert.equal((await t.server.stats()).carrier.refused, 1);
     assert.equal(t.standIn.sessions.length, 0, "nothing reached tor");
     await assertStillServes(t.url);
   } finally {
@@ -64,9 +68,9 @@ Deno.test("bad input: invalid and oversized encapsulation end the WebSocket with
       await raw.send(concat([preamble(), bytes]));
       await raw.readToEnd();
       raw.close();
-      await t.waitForLine(pattern);
+      await t.waitForEvent("carrierclosed", (d) => d.reason === "encapsulation" && pattern.test(d.detail));
     }
-    assert.equal((await t.server.snapshot()).carrier.connectionsOpen, 0);
+    assert.equal((await t.server.stats()).carrier.connectionsOpen, 0);
     await assertStillServes(t.url);
   } finally {
     await t.close();
@@ -74,7 +78,11 @@ Deno.test("bad input: invalid and oversized encapsulation end the WebSocket with
 });
 
 Deno.test("bad input: a WebSocket that never finishes its preamble, or goes idle, is closed", async () => {
-  const t = await startTestServer({ onData: echo }, { preambleTimeoutMs: 200, idleTimeoutMs: 300 });
+  const t = await startTestServer({ onData: echo }, {
+    preambleTimeoutMs: 200,
+    idleTimeoutMs: 300,
+    sweepIntervalMs: 50,
+  });
   try {
     const slow = await RawWebSocket.connect(t.server.port);
     await slow.send(TOKEN.subarray(0, 3)); // 3 of 16 bytes, then nothing
@@ -83,8 +91,9 @@ Deno.test("bad input: a WebSocket that never finishes its preamble, or goes idle
     await Promise.all([slow.readToEnd(), idle.readToEnd()]);
     slow.close();
     idle.close();
-    await t.waitForLine(/WebSocket ended before its preamble: no preamble in time/);
-    await t.waitForLine(/closed Turbo Tunnel WebSocket: idle for 0\.3 s/);
+    await t.waitForEvent("carrierclosed", (d) => d.reason === "no-preamble" && d.mode === "none");
+    await t.waitForEvent("carrierclosed", (d) => d.reason === "idle" && d.mode === "turbotunnel");
+    assert.ok(t.lines.some((l) => /closed Turbo Tunnel WebSocket: idle for 0\.3 s/.test(l)));
     await assertStillServes(t.url);
   } finally {
     await t.close();
@@ -111,8 +120,9 @@ Deno.test("bad input: a flood of ClientIDs stays within the connection and sessi
       }
     }
     assert.equal(refusedUpgrades, 20);
-    await t.waitForLine(/refusing WebSocket: 40 connections open/);
-    const snapshot = await t.server.snapshot();
+    const refusal = await t.waitForEvent("upgradefailed", (d) => d.reason === "connection-limit");
+    assert.equal(refusal.status, 503);
+    const snapshot = await t.server.stats();
     assert.ok(snapshot.tunnel.sessionsOpen <= 10, `sessions open: ${snapshot.tunnel.sessionsOpen}`);
     assert.ok(snapshot.tunnel.sessionsRefused > 0);
     for (const raw of raws) raw.close();
@@ -130,7 +140,7 @@ Deno.test("bad input: ExtORPort authentication failure closes that stream with a
     await client.stream.write(new TextEncoder().encode("hello"));
     assert.equal(await client.stream.read(), null, "the stream is closed");
     await client.close();
-    await t.waitForLine(/handleConn: failed to connect to ORPort: mismatch in server hash/);
+    assert.equal((await t.server.stats()).tunnel.torFailures, 1);
     options.badServerHash = false;
     await assertStillServes(t.url);
     assert.deepEqual(t.standIn.sessions.map((s) => s.clientHashOk), [false, true]);
@@ -142,14 +152,13 @@ Deno.test("bad input: ExtORPort authentication failure closes that stream with a
 Deno.test("bad input: a WebSocket that stops reading is closed after the write stall; the session carries on", async () => {
   // The stand-in sends until the client closes; the client reads until the stall has been logged (the kernel's
   // socket buffers absorb a few MB first, so how much that takes varies), at most 256 MB.
-  const stalled = /closed Turbo Tunnel WebSocket: write stalled for 300 ms/;
   const t = await startTestServer({
     async onData(conn, reader) {
       await reader.readExact(1);
       const block = new Uint8Array(65536).fill(7);
       for (;;) await writeAll(conn, block);
     },
-  }, { websocket: { highWaterBytes: 32 * 1024, writeStallMs: 300 } });
+  }, { websocket: { writeStallMs: 300 }, sweepIntervalMs: 50 });
   try {
     const client = await openTurbotunnelClient(t.url);
     // A second WebSocket for the same ClientID that never reads: it takes a share of the packets, then stalls.
@@ -157,7 +166,11 @@ Deno.test("bad input: a WebSocket that stops reading is closed after the write s
     await zombie.send(preamble(client.clientId));
     await client.stream.write(new Uint8Array([1]));
     let received = 0;
-    while (!t.lines.some((line) => stalled.test(line))) {
+    const stalled = () =>
+      t.events.some((e) =>
+        e.type === "carrierclosed" && (e.detail as CarrierClosedDetail).reason === "write-stall"
+      );
+    while (!stalled()) {
       assert.ok(received < 256 * 1024 * 1024, "no write stall after 256 MB");
       const chunk = await client.stream.read();
       assert.ok(chunk, `stream ended after ${received} bytes`);

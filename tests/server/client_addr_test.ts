@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { clientAddr } from "../../lib/server/client_addr.ts";
-import { ClientIdAddrMap } from "../../lib/server/client_id_addr_map.ts";
-import { kcpInstanceIndex } from "../../lib/server/shard.ts";
+import { clientAddr } from "../../lib/server/connection/client_addr.ts";
+import { ClientIdAddrMap } from "../../lib/server/tunnel/client_id_addr_map.ts";
+import { kcpInstanceIndex } from "../../lib/server/backends/shard.ts";
 import { fromHex } from "../../lib/util/bytes.ts";
 
 Deno.test("clientAddr: SNOWFLAKE-PROTOCOL.md §8.6 forms", () => {

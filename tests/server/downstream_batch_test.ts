@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EncapsulationDecoder } from "../../lib/encapsulation/decoder.ts";
-import { CARRIER_MAX_MESSAGE_BYTES, takeBatch } from "../../lib/server/downstream_batch.ts";
+import { CARRIER_MAX_MESSAGE_BYTES, takeBatch } from "../../lib/server/connection/downstream_batch.ts";
 import { ClientSendQueue, QueuedBytesBudget } from "../../lib/turbotunnel/send_queue.ts";
 import { concat } from "../../lib/util/bytes.ts";
 import { Prng } from "../util/netem.ts";

@@ -1,9 +1,11 @@
 /**
- * An in-process server for tests: startSnowflakeServer with plain ws://, a
- * stand-in ORPort/ExtORPort behind it, and the log captured as lines.
+ * An in-process server for tests: startServer with plain ws://, a
+ * stand-in ORPort/ExtORPort behind it, the log captured as lines and the
+ * server's events recorded (tests wait for events, not for log lines).
  */
 
-import { type ServerConfig, type SnowflakeServer, startSnowflakeServer } from "../../lib/server/server.ts";
+import { type ServerConfig, type SnowflakeServer, startServer } from "../../lib/server/server.ts";
+import type { ServerEventMap } from "../../lib/server/operations/events.ts";
 import { formatAuthCookie } from "../../lib/pt/auth_cookie.ts";
 import { Logger } from "../../lib/util/log.ts";
 import { type StandIn, type StandInOptions, startExtOrPortStandIn } from "../pt/extorport_standin.ts";
@@ -16,8 +18,14 @@ export interface TestServer {
   /** Log lines without their timestamps. */
   lines: string[];
   url: string;
-  /** Resolves once a log line matches `pattern` (checked every 20 ms, up to `ms`). */
-  waitForLine(pattern: RegExp, ms?: number): Promise<string>;
+  /** Every event the server emitted so far, in order. */
+  events: { type: keyof ServerEventMap; detail: unknown }[];
+  /** Resolves with the first `type` event (past or future) whose detail passes `match`; rejects after `ms`. */
+  waitForEvent<K extends keyof ServerEventMap>(
+    type: K,
+    match?: (detail: ServerEventMap[K]["detail"]) => boolean,
+    ms?: number,
+  ): Promise<ServerEventMap[K]["detail"]>;
   close(): Promise<void>;
 }
 
@@ -34,7 +42,7 @@ export async function startTestServer(
   }
   const lines: string[] = [];
   const sink = (line: string) => void lines.push(line.replace(/^\S+ \S+ /, ""));
-  const server = startSnowflakeServer({
+  const server = startServer({
     hostname: "127.0.0.1",
     port: 0,
     tor: {
@@ -51,36 +59,42 @@ export async function startTestServer(
     statsIntervalMs: 0,
     ...overrides,
   });
+  const events: TestServer["events"] = [];
+  for (
+    const type of [
+      "connectionaccepted",
+      "upgradefailed",
+      "carrieropened",
+      "carriermode",
+      "carrierclosed",
+    ] as const
+  ) {
+    server.events.addEventListener(type, (e) => events.push({ type, detail: e.detail }));
+  }
   return {
     server,
     standIn,
     lines,
     url: `ws://127.0.0.1:${server.port}/`,
-    async waitForLine(pattern, ms = 10_000) {
+    events,
+    async waitForEvent(type, match = () => true, ms = 10_000) {
       for (let waited = 0; waited < ms; waited += 20) {
-        const line = lines.find((l) => pattern.test(l));
-        if (line) return line;
+        const found = events.find((e) => e.type === type && match(e.detail as never));
+        if (found) return found.detail as never;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      throw new Error(`no log line matched ${pattern} in ${ms} ms; log:\n${lines.join("\n")}`);
+      throw new Error(
+        `no ${type} event in ${ms} ms; events: ${JSON.stringify(events)}\nlog:\n${lines.join("\n")}`,
+      );
     },
     async close() {
-      await server.close();
+      await server.stop();
       await standIn.close();
       if (cookiePath) await Deno.remove(cookiePath);
     },
   };
 }
 
-/** SHA-256 of `bytes` as hex. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+export { sha256Hex } from "../support/digest.ts";
 
-/** `n` pseudo-random bytes (crypto.getRandomValues in 64 KiB pieces). */
-export function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
-  return out;
-}
+export { cryptoRandomBytes as randomBytes } from "../support/random.ts";

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
-import { newCarrierCounters, newTunnelCounters, sumTunnelCounters } from "../../lib/server/counters.ts";
-import { DeadlineSweeper } from "../../lib/server/deadline_sweeper.ts";
-import { LogLimiter } from "../../lib/server/log_limiter.ts";
-import { formatServerPrometheus, serverMetricsHandler } from "../../lib/server/metrics.ts";
-import { formatStatsLine } from "../../lib/server/stats_line.ts";
-import { upgradeProblem } from "../../lib/server/handler.ts";
+import {
+  newCarrierCounters,
+  newTunnelCounters,
+  sumTunnelCounters,
+} from "../../lib/server/operations/counters.ts";
+import { DeadlineSweeper } from "../../lib/server/operations/deadline_sweeper.ts";
+import { LogLimiter } from "../../lib/server/operations/log_limiter.ts";
+import { formatServerPrometheus, serverMetricsHandler } from "../../lib/server/operations/metrics.ts";
+import { formatStatsLine } from "../../lib/server/operations/stats_line.ts";
 import { Logger } from "../../lib/util/log.ts";
 
 Deno.test("DeadlineSweeper: expires only what is due, once; extending works", () => {
@@ -58,7 +61,13 @@ Deno.test("stats line and Prometheus text", async () => {
     streamsOpen: 2,
     torFailures: 1,
   });
+  now.carrier.upgradesPending = 4;
+  now.carrier.upgradeFailures.timeout = 3;
+  now.carrier.upgradeFailures["pending-limit"] = 2;
+  now.carrier.upgradeFailures["not-websocket"] = 1;
+  now.carrier.closes.idle = 5;
   const line = formatStatsLine(before, now, 86400);
+  assert.match(line, /upgrades: 4 pending, 3 timed out, 2 refused at a limit, 1 not WebSocket;/);
   assert.match(line, /^in the past 86400 s, 6\/10 connections had client_ip; /);
   assert.match(line, /connections: 7 turbotunnel, 1 legacy, 2 refused, 3 open;/);
   assert.match(line, /sessions: 5 new, 0 refused, 2 open; streams: 6 new, 1 failed to reach tor, 2 open;/);
@@ -68,6 +77,9 @@ Deno.test("stats line and Prometheus text", async () => {
   assert.match(text, /^# HELP snowflake_server_websocket_connections_total /m);
   assert.match(text, /^snowflake_server_websocket_connections_total\{mode="turbotunnel"\} 7$/m);
   assert.match(text, /^snowflake_server_sessions_open 2$/m);
+  assert.match(text, /^snowflake_server_upgrades_pending 4$/m);
+  assert.match(text, /^snowflake_server_upgrades_failed_total\{reason="timeout"\} 3$/m);
+  assert.match(text, /^snowflake_server_websocket_closes_total\{reason="idle"\} 5$/m);
   assert.match(text, /^# TYPE snowflake_server_streams_open gauge$/m);
   const handler = serverMetricsHandler(() => Promise.resolve(now));
   const response = await handler(new Request("http://server/metrics"));
@@ -79,25 +91,4 @@ Deno.test("stats line and Prometheus text", async () => {
 
   const total = sumTunnelCounters([now.tunnel, now.tunnel]);
   assert.equal(total.streamsAccepted, 12);
-});
-
-Deno.test("upgradeProblem: gorilla/websocket's answers to non-upgrade requests", () => {
-  const upgrade = {
-    connection: "keep-alive, Upgrade",
-    upgrade: "websocket",
-    "sec-websocket-version": "13",
-    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-  };
-  assert.equal(upgradeProblem(new Request("http://s/", { headers: upgrade })), null);
-  assert.equal(upgradeProblem(new Request("http://s/", { method: "POST", headers: upgrade }))?.[0], 405);
-  for (const drop of Object.keys(upgrade)) {
-    const headers: Record<string, string> = { ...upgrade };
-    delete headers[drop];
-    assert.equal(upgradeProblem(new Request("http://s/", { headers }))?.[0], 400, drop);
-  }
-  assert.equal(
-    upgradeProblem(new Request("http://s/", { headers: { ...upgrade, "sec-websocket-version": "8" } }))?.[0],
-    400,
-  );
-  void newCarrierCounters;
 });

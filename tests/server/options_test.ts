@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PtArgs } from "../../lib/pt/args.ts";
-import { parseSrcAddr, randomSrcAddr } from "../../lib/server/src_addr.ts";
+import { parseSrcAddr, randomSrcAddr } from "../../lib/server/tunnel/src_addr.ts";
 import { parseNumTurbotunnel, parseTransportOptions } from "../../lib/server/transport_options.ts";
 import { ACME_UNSUPPORTED, resolveTls, TlsConfigError } from "../../lib/server/tls_config.ts";
 import { encodeSmethodArgs } from "../../lib/pt/args.ts";

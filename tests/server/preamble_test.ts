@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PreambleReader } from "../../lib/server/preamble.ts";
+import { PreambleReader } from "../../lib/server/connection/preamble.ts";
 import { concat, toHex } from "../../lib/util/bytes.ts";
 import { TOKEN } from "../../lib/turbotunnel/consts.ts";
 

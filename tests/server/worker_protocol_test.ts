@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { forEachPacket, type PacketBatch, PacketBatcher } from "../../lib/server/worker_protocol.ts";
+import { forEachPacket, type PacketBatch, PacketBatcher } from "../../lib/server/backends/worker_protocol.ts";
 
 Deno.test("PacketBatcher: one batch per task, packets and addresses intact", async () => {
   const batches: PacketBatch[] = [];

@@ -5,7 +5,7 @@ import { SmuxMachine } from "../../lib/smux/machine.ts";
 import { SNOWFLAKE_SMUX_SERVER } from "../../lib/smux/config.ts";
 import { encodeUpdPayload, SmuxCmd } from "../../lib/smux/frame.ts";
 import { SmuxError } from "../../lib/smux/error.ts";
-import { memoryByteConnPair } from "../../lib/net/memory.ts";
+import { memoryByteConnPair } from "../support/memory.ts";
 import { SmuxSession } from "../../lib/smux/session.ts";
 import { concat } from "../../lib/util/bytes.ts";
 import { drainEvents, drainTransmit, frameBytes, prng, randomBytes } from "./helpers.ts";

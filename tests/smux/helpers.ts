@@ -1,31 +1,11 @@
-/** Test helpers for the smux tests: a seeded PRNG, sha256, and a wire between two machines. */
+/** Test helpers for the smux tests: a wire between two machines (and, re-exported, tests/support's PRNG and sha256). */
 
 import type { SmuxEvent, SmuxMachine } from "../../lib/smux/machine.ts";
 import { decodeFrame, encodedFrameLength, encodeFrame, type Frame, makeFrame } from "../../lib/smux/frame.ts";
 import { toHex } from "../../lib/util/bytes.ts";
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** `n` bytes from `random`. */
-export function randomBytes(random: () => number, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (random() * 256) | 0;
-  return out;
-}
-
-export async function sha256Hex(data: Uint8Array): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>)));
-}
+export { sha256Hex } from "../support/digest.ts";
+export { prng, randomBytes } from "../support/random.ts";
 
 /** Every frame `machine` wants to send, in order. */
 export function drainTransmit(machine: SmuxMachine): Uint8Array[] {

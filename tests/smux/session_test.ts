@@ -1,7 +1,7 @@
 /** SmuxSession and SmuxStream over in-memory byte connections: exact byte streams, close semantics, failures. */
 
 import assert from "node:assert/strict";
-import { memoryByteConnPair } from "../../lib/net/memory.ts";
+import { memoryByteConnPair } from "../support/memory.ts";
 import type { ByteConn } from "../../lib/net/byte_conn.ts";
 import { ConnClosedError } from "../../lib/net/packet_conn.ts";
 import { SmuxSession } from "../../lib/smux/session.ts";
@@ -106,10 +106,34 @@ Deno.test("smux sessions: several streams each way move exact byte streams (sha2
   assert.equal(server.error, null);
 });
 
-Deno.test("smux sessions: a receiver that reads late stalls the writers (bucket and window) and loses nothing", async () => {
-  const [client, server] = sessionPair(TIGHT, 8192);
+/** A ByteConn that counts the bytes written through it. */
+function countWrites(conn: ByteConn): ByteConn & { bytesWritten: number } {
+  const counted = {
+    bytesWritten: 0,
+    read: () => conn.read(),
+    write: (data: Uint8Array) => {
+      counted.bytesWritten += data.length;
+      return conn.write(data);
+    },
+    close: () => conn.close(),
+  };
+  return counted;
+}
+
+/** Lets the event loop run `turns` macrotask turns (no clock involved), stopping early once `done()`. */
+async function runTurns(turns: number, done: () => boolean = () => false): Promise<void> {
+  for (let i = 0; i < turns && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+Deno.test("smux sessions: a receiver that reads late stalls the writers (bucket and window), then they resume and lose nothing", async () => {
+  const PIPE_WINDOW = 8192;
+  const [left, right] = memoryByteConnPair(PIPE_WINDOW);
+  const wire = countWrites(left);
+  const client = SmuxSession.client(wire, TIGHT);
+  const server = SmuxSession.server(right, TIGHT);
   const random = prng(5);
-  const data = [0, 1, 2, 3, 4, 5].map(() => randomBytes(random, 150_000)); // 900 KB > bucket 192 KiB
+  // 6 × 150 KB = 900 KB, far over the server's receive bucket (192 KiB).
+  const data = [0, 1, 2, 3, 4, 5].map(() => randomBytes(random, 150_000));
   let written = 0;
   const writers = data.map(async (bytes) => {
     const stream = await client.openStream();
@@ -119,11 +143,29 @@ Deno.test("smux sessions: a receiver that reads late stalls the writers (bucket 
   });
   const accepted: SmuxStream[] = [];
   for (let i = 0; i < data.length; i++) accepted.push((await server.acceptStream())!);
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 0)); // let the pipeline fill up
-  // The server takes in its bucket (192 KiB) plus a frame, the pipe holds 8 KiB: room for one 150 KB stream.
+
+  // Writes really flow: the wire carries at least a whole receive bucket of payload ...
+  const bucket = TIGHT.maxReceiveBuffer!;
+  await runTurns(10_000, () => wire.bytesWritten >= bucket);
+  assert.ok(wire.bytesWritten >= bucket, `only ${wire.bytesWritten} bytes reached the wire`);
+  // ... and then stop: nobody reads, so no more than the bucket, the pipe and a few frames in flight pass.
+  await runTurns(200);
+  const frame = TIGHT.maxFrameSize! + 8;
+  const headers = Math.ceil(bucket / TIGHT.maxFrameSize!) * 8;
+  assert.ok(
+    wire.bytesWritten <= bucket + headers + PIPE_WINDOW + 4 * frame,
+    `${wire.bytesWritten} bytes passed while nobody reads`,
+  );
+  // Each stream may send 256 KiB before its first UPD (Go's initial peer window), so only the bucket holds
+  // them back: what passed has room for one whole 150 KB write at most; the other five stay blocked.
+  assert.ok(written <= Math.floor(wire.bytesWritten / 150_000), `${written} writes finished`);
   assert.ok(written <= 1, `${written} writes finished while nobody reads`);
+
+  // Reading resumes every writer, and every byte arrives.
   const got = await Promise.all(accepted.map(readToEnd));
   await Promise.all(writers);
+  assert.equal(written, data.length);
+  assert.ok(wire.bytesWritten >= data.length * 150_000);
   for (const [i, bytes] of data.entries()) assert.equal(await sha256Hex(got[i]), await sha256Hex(bytes));
   for (const stream of accepted) stream.close();
   client.close();

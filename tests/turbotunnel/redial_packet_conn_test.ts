@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { AsyncQueue } from "../../lib/net/async_queue.ts";
-import { memoryPacketPair } from "../../lib/net/memory.ts";
+import { memoryPacketPair } from "../support/memory.ts";
 import { ConnClosedError, type PacketConn } from "../../lib/net/packet_conn.ts";
 import { RedialPacketConn } from "../../lib/turbotunnel/redial_packet_conn.ts";
 import { ManualClock } from "../../lib/util/clock.ts";

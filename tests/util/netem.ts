@@ -9,29 +9,9 @@
  * a peer's timeout. Everything follows from the seed.
  */
 
-/** mulberry32: a small, fast, seeded PRNG; `next()` is uniform in [0, 1). */
-export class Prng {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** An integer in [0, n). */
-  below(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  /** `length` random bytes. */
-  bytes(length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    for (let i = 0; i < length; i++) out[i] = this.below(256);
-    return out;
-  }
-}
+import { Prng } from "../support/random.ts";
+
+export { Prng };
 
 export interface NetemOptions {
   seed: number;

@@ -7,6 +7,8 @@
 import { concat } from "../../lib/util/bytes.ts";
 
 export class RawWebSocket {
+  /** The code of the server's close frame, once `readToEnd` saw one (null for an empty close). */
+  closeCode: number | null | undefined;
   private constructor(readonly conn: Deno.Conn, readonly leftover: Uint8Array) {}
 
   /** Opens `path` on 127.0.0.1:`port` (over TLS when `caCerts` are given) and completes the upgrade handshake. */
@@ -84,6 +86,7 @@ export class RawWebSocket {
         if (buffer.length < offset + length) break;
         const opcode = buffer[0] & 0x0f;
         if (opcode === 8) {
+          this.closeCode = length >= 2 ? (buffer[offset] << 8) | buffer[offset + 1] : null;
           await this.writeRaw(RawWebSocket.frame(buffer.slice(offset, offset + Math.min(length, 2)), 8))
             .catch(() => {});
           this.close();

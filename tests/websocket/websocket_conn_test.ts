@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { dialWebSocket, type WebSocketConn, webSocketConn } from "../../lib/websocket/websocket_conn.ts";
 import { ConnClosedError } from "../../lib/net/packet_conn.ts";
 import { RawWebSocket } from "./raw_client.ts";
+import { sha256Hex } from "../support/digest.ts";
 
 /** A WebSocket server on an ephemeral port that hands each server-side conn to `onConn`. */
 function serve(onConn: (conn: WebSocketConn) => void, options: Parameters<typeof webSocketConn>[1] = {}) {
@@ -11,11 +12,6 @@ function serve(onConn: (conn: WebSocketConn) => void, options: Parameters<typeof
     return response;
   });
   return { port: server.addr.port, shutdown: () => server.shutdown() };
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 Deno.test("webSocketConn: 8 MB each way through echo, exact bytes", async () => {

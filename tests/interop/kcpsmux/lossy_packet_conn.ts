@@ -5,18 +5,19 @@
  */
 
 import type { Packet, PacketConn } from "../../../lib/net/packet_conn.ts";
+import { Prng } from "../../support/random.ts";
 
 export class LossyPacketConn implements PacketConn {
   /** Packets dropped so far, both directions. */
   dropped = 0;
   #inner: PacketConn;
   #loss: number;
-  #state: number;
+  readonly #random: Prng;
 
   constructor(inner: PacketConn, loss: number, seed: number) {
     this.#inner = inner;
     this.#loss = loss;
-    this.#state = seed >>> 0;
+    this.#random = new Prng(seed);
   }
 
   async readFrom(): Promise<Packet | null> {
@@ -35,16 +36,8 @@ export class LossyPacketConn implements PacketConn {
   }
 
   #drop(): boolean {
-    if (this.#loss <= 0 || this.#random() >= this.#loss) return false;
+    if (this.#loss <= 0 || this.#random.next() >= this.#loss) return false;
     this.dropped++;
     return true;
-  }
-
-  /** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-  #random(): number {
-    let t = this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 }

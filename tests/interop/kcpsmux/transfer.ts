@@ -37,12 +37,7 @@ export interface TransferReport {
   seconds: number;
 }
 
-/** `n` random bytes. */
-export function randomData(n: number): Uint8Array {
-  const data = new Uint8Array(n);
-  for (let off = 0; off < n; off += 65536) crypto.getRandomValues(data.subarray(off, off + 65536));
-  return data;
-}
+export { cryptoRandomBytes as randomData } from "../../support/random.ts";
 
 /** What the protocol hashes with: sha256, or (verify off) nothing, summing to zeros. */
 interface Hasher {

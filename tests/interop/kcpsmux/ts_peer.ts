@@ -10,9 +10,9 @@
  * data is ready, then one JSON report line; then it waits for stdin to close.
  */
 
-import { memoryPacketPair } from "../../../lib/net/memory.ts";
+import { memoryPacketPair } from "../../support/memory.ts";
 import type { PacketConn } from "../../../lib/net/packet_conn.ts";
-import { listenUdp, parseUdpAddr } from "../../../lib/net/udp.ts";
+import { listenUdp, parseUdpAddr } from "../../support/udp/udp.ts";
 import { FlagError, HelpRequested, parseFlags, usage } from "../../../lib/util/flags.ts";
 import { acceptEndpoint, dialEndpoint } from "./endpoint.ts";
 import { LossyPacketConn } from "./lossy_packet_conn.ts";
