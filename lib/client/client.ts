@@ -19,7 +19,7 @@ import { discoverNatType } from "../nat/discover_nat_type.ts";
 import type { NatType } from "../messages/nat.ts";
 import { denoDuplexConn } from "../pt/or_conn.ts";
 import { acceptSocks, SocksReply } from "../pt/socks.ts";
-import { relayToTor } from "../server/tor_relay.ts";
+import { relayToTor } from "../server/tunnel/tor_relay.ts";
 import { Logger, nullSink } from "../util/log.ts";
 import { BridgeArgsError, type ClientTransportOptions, parseBridgeArgs } from "./bridge_args.ts";
 import { ClientEvents, SessionClosedEvent, SessionOpenedEvent, SocksRejectedEvent } from "./events.ts";
