@@ -3,8 +3,8 @@
  * namespace this helper creates (tests/util/netns.ts: 192.0.2.1/.2 on a veth
  * pair, nothing leaves the machine): our server (plain ws://) in front of a
  * stand-in ORPort, our broker (unknown-NAT matching: Go proxies cannot probe
- * their NAT type here), a test STUN server, any number of Debian `snowflake-proxy` 2.5.1
- * processes, and a PT client (ours, `cli/main.ts client`, or Debian's
+ * their NAT type here), a test STUN server, any number of proxies (Debian's
+ * `snowflake-proxy` 2.5.1, or ours: `cli/main.ts proxy`), and a PT client (ours, `cli/main.ts client`, or Debian's
  * `snowflake-client`) started as tor starts it (managed, TOR_PT_*). The two
  * ends, SOCKS and ORPort, are tests/client/fixtures/transfer_ends.ts.
  */
@@ -24,6 +24,7 @@ export const CHAIN_OR_PORT = 9903;
 export const CHAIN_STUN = "stun:192.0.2.1:3478";
 
 export type ClientKind = "ours" | "go";
+export type ProxyKind = "ours" | "go";
 
 export interface TransferResult {
   error?: string;
@@ -57,7 +58,7 @@ export interface ClientChain {
   socksPort: number;
   /** The bridge line's arguments, as tor passes them in the SOCKS credentials. */
   ptArgs: string;
-  /** Starts one more Debian snowflake-proxy. */
+  /** Starts one more proxy (of the chain's kind). */
   startProxy(): Proc;
   /** The live proxy that used the most CPU over `sampleMs` (the one carrying a transfer). */
   busyProxy(sampleMs?: number): Promise<Proc>;
@@ -76,6 +77,8 @@ export interface ClientChainOptions {
   client: ClientKind;
   /** Proxies started at once. Default 1. */
   proxies?: number;
+  /** Which proxy program: Debian's snowflake-proxy 2.5.1 ("go", the default) or ours (`cli/main.ts proxy`). */
+  proxy?: ProxyKind;
   /** Extra flags for the client. */
   clientArgs?: string[];
 }
@@ -135,7 +138,11 @@ export async function startClientChain(options: ClientChainOptions): Promise<Cli
     const brokerUrl = `http://192.0.2.1:${broker.port}/`;
     await server.waitFor(/listening on port \d+/, deadline);
     const startProxy = () => {
-      const proxy = spawnIn(netns, "snowflake-proxy", [
+      const proxyCmd = options.proxy === "ours"
+        ? [Deno.execPath(), "run", "-A", `${REPO}cli/main.ts`, "proxy"]
+        : ["snowflake-proxy"];
+      const proxy = spawnIn(netns, proxyCmd[0], [
+        ...proxyCmd.slice(1),
         "-broker",
         brokerUrl,
         "-relay",
