@@ -38,6 +38,21 @@ export type { ListenAddress } from "./lib/broker/listen_address.ts";
 export type { MatcherOptions } from "./lib/broker/matcher.ts";
 export type { NatPolicy } from "./lib/broker/nat_policy.ts";
 export type { PeriodCounts } from "./lib/broker/metrics.ts";
+export {
+  type ClientClosedDetail,
+  type ClientConnectedDetail,
+  type NatChangeDetail,
+  type PollDetail,
+  type PollResult,
+  type ProxyEventMap,
+  ProxyEvents,
+} from "./lib/proxy/events.ts";
+export { type ProxyConfig, ProxyConfigError } from "./lib/proxy/config.ts";
+export type { ClientCloseReason, FlowLimits, SessionTimeouts } from "./lib/proxy/client_session.ts";
+export type { ResolveHost } from "./lib/proxy/relay_url.ts";
+export type { PeerConnectionFactory, ProxyPeerConnection, WebSocketFactory } from "./lib/proxy/runtime.ts";
+export type { NatType } from "./lib/messages/nat.ts";
+export { type ProxyHandle, type ProxyStats, startProxy } from "./lib/proxy/proxy.ts";
 export { type ServerConfig, type SnowflakeServer, startServer } from "./lib/server/server.ts";
 export {
   type CarrierClosedDetail,

@@ -9,7 +9,11 @@ export const NAT_UNKNOWN = "unknown";
 export const NAT_RESTRICTED = "restricted";
 export const NAT_UNRESTRICTED = "unrestricted";
 
-export type NatType = typeof NAT_UNKNOWN | typeof NAT_RESTRICTED | typeof NAT_UNRESTRICTED;
+/**
+ * A peer's NAT as Snowflake classifies it: `unrestricted` (endpoint-independent
+ * mapping and filtering: any peer can reach it), `restricted`, or `unknown`.
+ */
+export type NatType = "unknown" | "restricted" | "unrestricted";
 
 /** The NAT types in a fixed order (for tables and metrics). */
 export const NAT_TYPES: readonly NatType[] = [NAT_RESTRICTED, NAT_UNRESTRICTED, NAT_UNKNOWN];

@@ -63,6 +63,7 @@ export interface ClientSessionResult {
   durationMs: number;
 }
 
+/** How long a client's session waits at each step. */
 export interface SessionTimeouts {
   /** After the answer, for the client's data channel to open (Go `dataChannelTimeout`: 20 s). */
   dataChannelMs: number;
@@ -72,6 +73,7 @@ export interface SessionTimeouts {
   inactivityMs: number;
 }
 
+/** Buffer bounds of one client's relay. */
 export interface FlowLimits {
   /** Data-channel `bufferedAmount` at which sending to the client waits. */
   dataChannelHighWaterBytes: number;

@@ -43,6 +43,9 @@ export const DEFAULT_FLOW: FlowLimits = {
   maxQueuedBytes: 4 * 1024 * 1024,
 };
 
+/**
+ * What {@link startProxy} needs; every field has Go snowflake-proxy 2.5.1's default. The runtime fields at the end are injectable for tests and other runtimes.
+ */
 export interface ProxyConfig {
   /** `-broker`; default {@link DEFAULT_BROKER_URL}. */
   brokerUrl?: string;
@@ -89,12 +92,16 @@ export interface ProxyConfig {
   openWebSocket?: WebSocketFactory;
   /** Resolves relay hostnames for the private-address rule; default: only IP literals and localhost are checked. */
   resolveHost?: ResolveHost;
+  /** Time source for timeouts and intervals; default the system's monotonic clock. */
   clock?: Clock;
+  /** Per-client timeouts; default {@link DEFAULT_TIMEOUTS}. */
   timeouts?: Partial<SessionTimeouts>;
+  /** Per-client buffer bounds; default {@link DEFAULT_FLOW}. */
   flow?: Partial<FlowLimits>;
 }
 
 /** A configuration that cannot work; the message names the setting. */
 export class ProxyConfigError extends Error {
+  /** Always "ProxyConfigError". */
   override name = "ProxyConfigError";
 }

@@ -9,33 +9,47 @@ import type { ClientCloseReason } from "./client_session.ts";
 /** How one broker poll ended. */
 export type PollResult = "match" | "no match" | "error";
 
+/** The detail of a "poll" event. */
 export interface PollDetail {
+  /** How the poll ended. */
   result: PollResult;
   /** The error, for `error`. */
   error?: string;
 }
 
+/** The detail of a "natchange" event. */
 export interface NatChangeDetail {
+  /** The type now. */
   nat: NatType;
+  /** The type before. */
   previous: NatType;
 }
 
+/** The detail of a "clientconnected" event. */
 export interface ClientConnectedDetail {
   /** Counts up from 1 per offer taken; names the client in logs and events. */
   id: number;
 }
 
+/** The detail of a "clientclosed" event: how the client's session went. */
 export interface ClientClosedDetail {
+  /** The client's id (see {@link ClientConnectedDetail.id}). */
   id: number;
+  /** Why the session ended. */
   reason: ClientCloseReason;
+  /** Extra detail for the log (an error message), if any. */
   detail?: string;
   /** Whether its data channel opened. */
   connected: boolean;
+  /** Bytes the client sent that went to the relay. */
   bytesFromClient: number;
+  /** Bytes the relay sent that went to the client. */
   bytesToClient: number;
+  /** From the answer being made to teardown, ms. */
   durationMs: number;
 }
 
+/** The proxy's events by type, for typed listeners on {@link ProxyEvents}. */
 export interface ProxyEventMap {
   /** A broker poll finished. */
   poll: CustomEvent<PollDetail>;
@@ -49,11 +63,13 @@ export interface ProxyEventMap {
 
 /** An EventTarget whose listeners get the detail types of {@link ProxyEventMap}. */
 export class ProxyEvents extends EventTarget {
+  /** Typed listeners for the events of {@link ProxyEventMap}. */
   override addEventListener<K extends keyof ProxyEventMap>(
     type: K,
     listener: (event: ProxyEventMap[K]) => void,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /** Any other event type, as on EventTarget. */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
@@ -67,11 +83,13 @@ export class ProxyEvents extends EventTarget {
     super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 
+  /** Removes a typed listener. */
   override removeEventListener<K extends keyof ProxyEventMap>(
     type: K,
     listener: (event: ProxyEventMap[K]) => void,
     options?: boolean | EventListenerOptions,
   ): void;
+  /** Removes any other listener, as on EventTarget. */
   override removeEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,

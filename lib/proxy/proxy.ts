@@ -7,7 +7,10 @@
  * the log, the summary line, the metrics and tests read.
  *
  * ```ts
- * const proxy = startProxy({ brokerUrl, capacity: 10, logger });
+ * import { Logger, stderrSink } from "../util/log.ts";
+ *
+ * const logger = new Logger(stderrSink);
+ * const proxy = startProxy({ brokerUrl: "http://127.0.0.1:8080/", stunUrl: "", capacity: 10, logger });
  * proxy.events.addEventListener("clientclosed", (e) => console.log(e.detail.reason));
  * await proxy.stop();
  * ```
@@ -50,9 +53,11 @@ import { TokenBucket } from "./token_bucket.ts";
 
 /** What {@link ProxyHandle.stats} reports: totals since start, and gauges. */
 export interface ProxyStats {
+  /** The NAT type the last test found. */
   nat: NatType;
   /** Clients whose offer was taken and whose session has not ended. */
   clients: number;
+  /** Most clients at once (0 = unlimited). */
   capacity: number;
   /** Polls started. */
   polls: number;
@@ -66,16 +71,21 @@ export interface ProxyStats {
   connections: number;
   /** Clients that never opened their data channel in time. */
   timeouts: number;
+  /** Bytes relayed from clients to relays. */
   bytesFromClients: number;
+  /** Bytes relayed from relays to clients. */
   bytesToClients: number;
   /** Ended client sessions by reason. */
   closes: Record<ClientCloseReason, number>;
 }
 
+/** A running proxy, returned by {@link startProxy}. */
 export interface ProxyHandle {
+  /** Typed events: poll, natchange, clientconnected, clientclosed. */
   readonly events: ProxyEvents;
   /** The NAT type the last test found (`unknown` until one decides). */
   readonly natType: NatType;
+  /** Counts now; cheap enough for a metrics scrape. */
   stats(): ProxyStats;
   /** Stops polling, closes every client, and resolves when all is torn down. */
   stop(): Promise<void>;

@@ -19,12 +19,17 @@ export interface ProxyDataChannel extends EventTarget {
 
 /** The part of an RTCPeerConnection the proxy uses (non-trickle answering). */
 export interface ProxyPeerConnection extends EventTarget {
+  /** "complete" once gathering is done. */
   readonly iceGatheringState: string;
+  /** The W3C connection state. */
   readonly connectionState: string;
+  /** The answer with its candidates, once set. */
   readonly localDescription: { type: string; sdp: string } | null;
+  /** The client's offer. */
   setRemoteDescription(description: { type: "offer"; sdp: string }): Promise<void>;
   /** The implicit form: after an offer, makes and applies the answer. */
   setLocalDescription(): Promise<void>;
+  /** Closes the connection and its channels. */
   close(): void;
 }
 

@@ -8,7 +8,19 @@
  * tor's environment and calls {@link startServer}.
  *
  * ```ts
- * const server = startServer(config);
+ * import { Logger, nullSink } from "../util/log.ts";
+ *
+ * const server = startServer({
+ *   hostname: "127.0.0.1",
+ *   port: 0, // a free port: see server.port
+ *   tor: { target: { orAddr: { ip: new Uint8Array([127, 0, 0, 1]), port: 9001 } } },
+ *   numTurbotunnel: 1,
+ *   legacy: true,
+ *   logger: new Logger(nullSink),
+ *   logSink: nullSink,
+ *   unsafeLogging: false,
+ *   verbose: false,
+ * });
  * server.events.addEventListener("carrierclosed", (e) => console.log(e.detail.reason));
  * await server.stop();
  * ```
