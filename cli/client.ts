@@ -146,11 +146,13 @@ export async function main(args: string[]): Promise<number> {
     client.events.addEventListener("proxylost", (e) => {
       pt.log(
         "notice",
-        `snowflake proxy lost (${e.reason}); ${e.carrying ? "switching to the next one" : "spare"}`,
+        `snowflake proxy lost (${e.detail.reason}); ${
+          e.detail.carrying ? "switching to the next one" : "spare"
+        }`,
       );
     });
     client.events.addEventListener("rendezvousfailed", (e) => {
-      pt.log("warning", `rendezvous failed: ${e.error.message}`);
+      pt.log("warning", `rendezvous failed: ${e.detail.error.message}`);
     });
   }
 

@@ -9,7 +9,7 @@
  *
  * ```ts
  * const client = await startClient({ transport: { brokerUrl, fronts: [], iceServers, max: 1 } });
- * client.events.addEventListener("proxylost", (e) => console.log(e.reason));
+ * client.events.addEventListener("proxylost", (e) => console.log(e.detail.reason));
  * // ... tor (or anything) speaks SOCKS5 to client.socksAddr ...
  * await client.stop();
  * ```
@@ -22,7 +22,7 @@ import { acceptSocks, SocksReply } from "../pt/socks.ts";
 import { relayToTor } from "../server/tunnel/tor_relay.ts";
 import { Logger, nullSink } from "../util/log.ts";
 import { BridgeArgsError, type ClientTransportOptions, parseBridgeArgs } from "./bridge_args.ts";
-import { ClientEvents, SessionClosedEvent, SessionOpenedEvent, SocksRejectedEvent } from "./events.ts";
+import { ClientEvents } from "./events.ts";
 import type { LivenessConfig } from "./liveness.ts";
 import { createRendezvous, RendezvousError } from "./rendezvous/rendezvous.ts";
 import type { Dial } from "./rendezvous/http1_round_trip.ts";
@@ -103,7 +103,7 @@ export function startClient(config: ClientConfig): Promise<Client> {
 
   const reject = (why: string) => {
     logger.warn(`SOCKS request refused: ${why}`);
-    events.dispatchEvent(new SocksRejectedEvent(why));
+    events.emit("socksrejected", { reason: why });
   };
 
   const serve = async (conn: Deno.TcpConn) => {
@@ -167,7 +167,7 @@ export function startClient(config: ClientConfig): Promise<Client> {
     sessions.add(session);
     counts.sessionsOpen++;
     logger.info(`session ${session.id}: started (${rendezvous.method} rendezvous, max ${options.max})`);
-    events.dispatchEvent(new SessionOpenedEvent(session.id));
+    events.emit("sessionopened", { sessionId: session.id });
     const relayed = { bytesToTor: 0, bytesFromTor: 0 };
     await relayToTor(session.stream, denoDuplexConn(conn), relayed);
     session.close();
@@ -178,7 +178,11 @@ export function startClient(config: ClientConfig): Promise<Client> {
     logger.info(
       `session ${session.id}: ended (${relayed.bytesFromTor} bytes up, ${relayed.bytesToTor} down)`,
     );
-    events.dispatchEvent(new SessionClosedEvent(session.id, relayed.bytesFromTor, relayed.bytesToTor));
+    events.emit("sessionclosed", {
+      sessionId: session.id,
+      bytesUp: relayed.bytesFromTor,
+      bytesDown: relayed.bytesToTor,
+    });
   };
 
   const acceptLoop = (async () => {

@@ -97,7 +97,8 @@ export class DataChannelConn implements ByteConn {
       this.#channel.send(data);
     } catch (error) {
       this.#sendError = error as Error;
-      this.#end("send-failed");
+      // A channel the peer is closing refuses sends before its close event arrives: that is the close.
+      this.#end(this.#channel.readyState === "open" ? "send-failed" : "data-channel-closed");
       throw new ConnClosedError("data channel");
     }
     this.#bytesWritten += data.length;

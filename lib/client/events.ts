@@ -3,6 +3,8 @@
  * waits for a log line). Dispatched on the handle's `events` target.
  */
 
+import { TypedEventTarget } from "../util/typed_events.ts";
+
 /** Why a proxy stopped carrying a session (or a spare was let go). */
 export type ProxyLostReason =
   | "data-channel-closed" // the proxy (or its bridge WebSocket) closed the channel
@@ -17,86 +19,62 @@ export type ProxyLostReason =
   | "closed"; // closed locally (session ended, client stopping)
 
 /** "sessionopened": a SOCKS connection got its virtual session (ClientID, KCP, smux stream). */
-export class SessionOpenedEvent extends Event {
-  constructor(readonly sessionId: string) {
-    super("sessionopened");
-  }
+export interface SessionOpenedDetail {
+  /** The session's ClientID in hex. */
+  sessionId: string;
 }
 
-/** "sessionclosed": the session ended; `error` says why if it was not an orderly end. */
-export class SessionClosedEvent extends Event {
-  constructor(readonly sessionId: string, readonly bytesUp: number, readonly bytesDown: number) {
-    super("sessionclosed");
-  }
+/** "sessionclosed": the session ended (either side closed, or the client stopped). */
+export interface SessionClosedDetail {
+  sessionId: string;
+  /** Bytes from tor into the session, and from the session to tor. */
+  bytesUp: number;
+  bytesDown: number;
 }
 
-/** "proxyconnected": a proxy's data channel opened (`spare`: kept ready, not yet carrying). */
-export class ProxyConnectedEvent extends Event {
-  constructor(readonly sessionId: string, readonly proxyId: string, readonly rendezvousMs: number) {
-    super("proxyconnected");
-  }
+/** "proxyconnected": a proxy's data channel opened after `rendezvousMs` of collecting (carrying or spare). */
+export interface ProxyConnectedDetail {
+  sessionId: string;
+  proxyId: string;
+  rendezvousMs: number;
 }
 
 /** "carrierup": a proxy now carries the session's packets (token and ClientID sent). */
-export class CarrierUpEvent extends Event {
-  constructor(readonly sessionId: string, readonly proxyId: string) {
-    super("carrierup");
-  }
+export interface CarrierUpDetail {
+  sessionId: string;
+  proxyId: string;
 }
 
-/** "proxylost": a proxy was dropped, with why; the next one is already being fetched. */
-export class ProxyLostEvent extends Event {
-  constructor(
-    readonly sessionId: string,
-    readonly proxyId: string,
-    readonly reason: ProxyLostReason,
-    readonly carrying: boolean,
-  ) {
-    super("proxylost");
-  }
+/** "proxylost": a proxy was dropped, with why; `carrying` if it carried the session (else it was a spare). */
+export interface ProxyLostDetail {
+  sessionId: string;
+  proxyId: string;
+  reason: ProxyLostReason;
+  carrying: boolean;
 }
 
 /** "rendezvousfailed": one attempt to get a proxy failed (broker error, bad answer, ICE or open timeout). */
-export class RendezvousFailedEvent extends Event {
-  constructor(readonly sessionId: string, readonly error: Error) {
-    super("rendezvousfailed");
-  }
+export interface RendezvousFailedDetail {
+  sessionId: string;
+  error: Error;
+  /** When the next attempt starts, ms from now. */
+  retryInMs: number;
 }
 
-/** "socksrejected": a SOCKS request was refused or malformed; `reason` is what was wrong. */
-export class SocksRejectedEvent extends Event {
-  constructor(readonly reason: string) {
-    super("socksrejected");
-  }
+/** "socksrejected": a SOCKS request was refused or malformed; `reason` says what was wrong. */
+export interface SocksRejectedDetail {
+  reason: string;
 }
 
 export interface ClientEventMap {
-  sessionopened: SessionOpenedEvent;
-  sessionclosed: SessionClosedEvent;
-  proxyconnected: ProxyConnectedEvent;
-  carrierup: CarrierUpEvent;
-  proxylost: ProxyLostEvent;
-  rendezvousfailed: RendezvousFailedEvent;
-  socksrejected: SocksRejectedEvent;
+  sessionopened: CustomEvent<SessionOpenedDetail>;
+  sessionclosed: CustomEvent<SessionClosedDetail>;
+  proxyconnected: CustomEvent<ProxyConnectedDetail>;
+  carrierup: CustomEvent<CarrierUpDetail>;
+  proxylost: CustomEvent<ProxyLostDetail>;
+  rendezvousfailed: CustomEvent<RendezvousFailedDetail>;
+  socksrejected: CustomEvent<SocksRejectedDetail>;
 }
 
-/** An EventTarget whose addEventListener knows {@link ClientEventMap}. */
-export class ClientEvents extends EventTarget {
-  override addEventListener<K extends keyof ClientEventMap>(
-    type: K,
-    listener: ((event: ClientEventMap[K]) => void) | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener, options);
-  }
-}
+/** The client's event target: `client.events.addEventListener("proxylost", (e) => e.detail.reason)`. */
+export class ClientEvents extends TypedEventTarget<ClientEventMap> {}

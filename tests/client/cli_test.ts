@@ -78,7 +78,8 @@ Deno.test("client cli: TOR_PT_PROXY is refused with PROXY-ERROR; a missing varia
 });
 
 Deno.test("client cli: -h lists Go snowflake-client 2.5.1's flags with its defaults; -version", async () => {
-  const help = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", MAIN, "client", "-h"] }).output();
+  const help = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", MAIN, "client", "-h"] })
+    .output();
   const text = new TextDecoder().decode(help.stderr) + new TextDecoder().decode(help.stdout);
   for (
     const name of [

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { type Client, startClient } from "../../lib/client/client.ts";
-import type { SessionOpenedEvent, SocksRejectedEvent } from "../../lib/client/events.ts";
+import type { SessionOpenedDetail, SocksRejectedDetail } from "../../lib/client/events.ts";
 import { ConnReader, writeAll } from "../pt/extorport_standin.ts";
 
 /** A loopback port with nothing listening (the rendezvous and STUN fail fast, locally). */
@@ -43,15 +43,15 @@ async function socksRequest(client: Client, args: string): Promise<{ code: numbe
   return { code: reply ? reply[1] : null, conn };
 }
 
-function collect<T extends Event>(client: Client, type: string): T[] {
+function collect<T>(client: Client, type: "sessionopened" | "socksrejected"): T[] {
   const seen: T[] = [];
-  client.events.addEventListener(type, (e) => seen.push(e as T));
+  client.events.addEventListener(type, (e) => seen.push((e as CustomEvent<T>).detail));
   return seen;
 }
 
 Deno.test("client: a bridge line without a broker URL, or with a bad max, is refused with SOCKS general failure", async () => {
   const client = await startClient({ transport: BASE });
-  const rejected = collect<SocksRejectedEvent>(client, "socksrejected");
+  const rejected = collect<SocksRejectedDetail>(client, "socksrejected");
   try {
     const noUrl = await socksRequest(client, `ice=stun:127.0.0.1:${DEAD}`);
     assert.equal(noUrl.code, 1);
@@ -71,7 +71,7 @@ Deno.test("client: a bridge line without a broker URL, or with a bad max, is ref
 Deno.test("client: a good bridge line is granted at once and opens a session; unsupported parameters are reported once each", async () => {
   const reports: string[] = [];
   const client = await startClient({ transport: BASE, onUnsupported: (name) => reports.push(name) });
-  const opened = collect<SessionOpenedEvent>(client, "sessionopened");
+  const opened = collect<SessionOpenedDetail>(client, "sessionopened");
   try {
     const line = `url=http://127.0.0.1:${DEAD}/;fingerprint=2B280B23E1107BB62ABFC40DDCC8824814F80A72;` +
       `utls-imitate=hellorandomizedalpn;max=2`;
@@ -92,7 +92,7 @@ Deno.test("client: a good bridge line is granted at once and opens a session; un
 
 Deno.test("client: malformed SOCKS (version 4, garbage, early close) is refused and the listener goes on", async () => {
   const client = await startClient({ transport: { ...BASE, brokerUrl: `http://127.0.0.1:${DEAD}/` } });
-  const rejected = collect<SocksRejectedEvent>(client, "socksrejected");
+  const rejected = collect<SocksRejectedDetail>(client, "socksrejected");
   try {
     for (const bytes of [[4, 1, 0, 80, 127, 0, 0, 1, 0], [0xff, 0xff, 0xff], []]) {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: client.socksAddr.port });

@@ -11,7 +11,12 @@
  */
 
 import assert from "node:assert/strict";
-import { type ClientChain, type ProxyKind, startClientChain, type TransferResult } from "../support/client_chain.ts";
+import {
+  type ClientChain,
+  type ProxyKind,
+  startClientChain,
+  type TransferResult,
+} from "../support/client_chain.ts";
 
 function assertIntact(result: TransferResult, up: number, down: number, context: string): void {
   assert.equal(result.error, undefined, context);

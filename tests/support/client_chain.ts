@@ -208,7 +208,10 @@ export async function startClientChain(options: ClientChainOptions): Promise<Cli
         const before = proxies.map(cpu);
         await new Promise((resolve) => setTimeout(resolve, sampleMs));
         const used = proxies.map((proc, i) => cpu(proc) - before[i]);
-        const busiest = used.reduce((best, n, i) => (n > used[best] || Number.isNaN(used[best]) ? i : best), 0);
+        const busiest = used.reduce(
+          (best, n, i) => (n > used[best] || Number.isNaN(used[best]) ? i : best),
+          0,
+        );
         return proxies[busiest];
       },
       async killProxy(proxy) {
