@@ -32,11 +32,13 @@ import { chooseIceServers } from "./ice_servers.ts";
 /** SOCKS connections served at once; more are refused (ours: each holds a session and up to `max` proxies). */
 export const MAX_SOCKS_CONNECTIONS = 256;
 
+/** What {@link startClient} needs; only `transport` is required. */
 export interface ClientConfig {
   /** Defaults for every SOCKS connection; its bridge-line arguments override them. */
   transport: ClientTransportOptions;
-  /** SOCKS listener address; default 127.0.0.1, port 0 (any free port). */
+  /** SOCKS listener address; default 127.0.0.1. */
   socksHost?: string;
+  /** SOCKS listener port; default 0 (any free port). */
   socksPort?: number;
   /** Keep private and loopback ICE candidates in offers (`-keep-local-addresses`). Default false. */
   keepLocalAddresses?: boolean;
@@ -54,22 +56,33 @@ export interface ClientConfig {
   liveness?: Partial<LivenessConfig>;
 }
 
+/** Counts since the client started (from its events). */
 export interface ClientStats {
+  /** SOCKS connections accepted. */
   socksAccepted: number;
+  /** SOCKS requests refused or malformed. */
   socksRejected: number;
+  /** Sessions open now. */
   sessionsOpen: number;
+  /** Proxies whose data channel opened (carrying or spare). */
   proxiesConnected: number;
+  /** Proxies dropped (see ProxyLostReason). */
   proxiesLost: number;
+  /** Failed attempts to get a proxy. */
   rendezvousFailures: number;
-  /** Bytes from tor into sessions, and from sessions to tor (closed sessions included). */
+  /** Bytes from tor into closed sessions. */
   bytesUp: number;
+  /** Bytes from closed sessions to tor. */
   bytesDown: number;
 }
 
+/** A running client, from {@link startClient}. */
 export interface Client {
   /** Where the SOCKS5 listener is (the CMETHOD line's address). */
   readonly socksAddr: Deno.NetAddr;
+  /** Typed outcomes: sessionopened, proxyconnected, proxylost (with reason), … */
   readonly events: ClientEvents;
+  /** A copy of the counts so far. */
   stats(): ClientStats;
   /** Stops listening, ends every session and proxy, and resolves when all are gone. */
   stop(): Promise<void>;

@@ -26,36 +26,49 @@ export interface SessionOpenedDetail {
 
 /** "sessionclosed": the session ended (either side closed, or the client stopped). */
 export interface SessionClosedDetail {
+  /** The session's ClientID in hex. */
   sessionId: string;
-  /** Bytes from tor into the session, and from the session to tor. */
+  /** Bytes from tor into the session. */
   bytesUp: number;
+  /** Bytes from the session to tor. */
   bytesDown: number;
 }
 
 /** "proxyconnected": a proxy's data channel opened after `rendezvousMs` of collecting (carrying or spare). */
 export interface ProxyConnectedDetail {
+  /** The session's ClientID in hex. */
   sessionId: string;
+  /** The data channel's label, `snowflake-<16 hex>`. */
   proxyId: string;
+  /** From the start of the rendezvous to the channel's open. */
   rendezvousMs: number;
 }
 
 /** "carrierup": a proxy now carries the session's packets (token and ClientID sent). */
 export interface CarrierUpDetail {
+  /** The session's ClientID in hex. */
   sessionId: string;
+  /** The data channel's label. */
   proxyId: string;
 }
 
 /** "proxylost": a proxy was dropped, with why; `carrying` if it carried the session (else it was a spare). */
 export interface ProxyLostDetail {
+  /** The session's ClientID in hex. */
   sessionId: string;
+  /** The data channel's label. */
   proxyId: string;
+  /** How the loss was noticed. */
   reason: ProxyLostReason;
+  /** True if it carried the session; false for a spare. */
   carrying: boolean;
 }
 
 /** "rendezvousfailed": one attempt to get a proxy failed (broker error, bad answer, ICE or open timeout). */
 export interface RendezvousFailedDetail {
+  /** The session's ClientID in hex. */
   sessionId: string;
+  /** What failed (a RendezvousError from the broker, a ProxyPeerError from WebRTC, …). */
   error: Error;
   /** When the next attempt starts, ms from now. */
   retryInMs: number;
@@ -63,16 +76,25 @@ export interface RendezvousFailedDetail {
 
 /** "socksrejected": a SOCKS request was refused or malformed; `reason` says what was wrong. */
 export interface SocksRejectedDetail {
+  /** What was wrong with the request. */
   reason: string;
 }
 
+/** The client's events by name. */
 export interface ClientEventMap {
+  /** See {@link SessionOpenedDetail}. */
   sessionopened: CustomEvent<SessionOpenedDetail>;
+  /** See {@link SessionClosedDetail}. */
   sessionclosed: CustomEvent<SessionClosedDetail>;
+  /** See {@link ProxyConnectedDetail}. */
   proxyconnected: CustomEvent<ProxyConnectedDetail>;
+  /** See {@link CarrierUpDetail}. */
   carrierup: CustomEvent<CarrierUpDetail>;
+  /** See {@link ProxyLostDetail}. */
   proxylost: CustomEvent<ProxyLostDetail>;
+  /** See {@link RendezvousFailedDetail}. */
   rendezvousfailed: CustomEvent<RendezvousFailedDetail>;
+  /** See {@link SocksRejectedDetail}. */
   socksrejected: CustomEvent<SocksRejectedDetail>;
 }
 
