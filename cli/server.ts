@@ -73,6 +73,8 @@ const LEVELS: Record<LogLevel, "debug" | "info" | "warning" | "error"> = {
   error: "error",
 };
 
+type ServerFlags = FlagValues<typeof FLAGS>;
+
 export async function main(args: string[]): Promise<number> {
   const flags = parseCommandLine("snowflake server", SUMMARY, FLAGS, args);
   if (typeof flags === "number") return flags;
@@ -81,47 +83,49 @@ export async function main(args: string[]): Promise<number> {
     console.error(`snowflake-server ${denoJson.version} (Deno ${Deno.version.deno})`);
     return 0;
   }
-
-  const standalone = v.listen !== "";
   const pt = new PtMessages(stdoutPtSink);
+  const sink = logSink(v, pt);
+  if (typeof sink === "string") {
+    console.error(sink);
+    return 1;
+  }
+  const logger = new Logger(sink, { unsafeLogging: v["unsafe-logging"], verbose: v.verbose });
+  logger.info(`snowflake-server ${denoJson.version}`);
+  const started = startServers(v, logger, sink, pt);
+  if (typeof started === "string") {
+    logger.error(started);
+    return 1;
+  }
+  const { servers, exitOnStdinClose } = started;
+  const reason = await untilStopped(logger, exitOnStdinClose);
+  logger.info(`caught signal "${reason}", exiting`);
+  await Promise.all(servers.map((server) => server.stop()));
+  return 0;
+}
+
+/**
+ * Where log lines go: `-log` or stderr; in managed mode warnings and errors
+ * also go to tor as LOG lines (without our timestamp). A string: why not.
+ */
+function logSink(v: ServerFlags, pt: PtMessages): LogSink | string {
   let fileOrStderr: LogSink = stderrSink;
   if (v.log) {
     try {
       Deno.openSync(v.log, { append: true, create: true, mode: 0o600 }).close();
       fileOrStderr = fileSink(v.log);
     } catch (error) {
-      console.error(`can't open log file: ${errorMessage(error)}`);
-      return 1;
+      return `can't open log file: ${errorMessage(error)}`;
     }
   }
-  // In managed mode, warnings and errors also go to tor as LOG lines (without our timestamp).
-  const sink: LogSink = standalone ? fileOrStderr : (line, level) => {
+  if (v.listen !== "") return fileOrStderr;
+  return (line, level) => {
     fileOrStderr(line, level);
     if (level === "warn" || level === "error") pt.log(LEVELS[level], line.replace(/^\S+ \S+ /, ""));
   };
-  const logger = new Logger(sink, {
-    unsafeLogging: v["unsafe-logging"],
-    verbose: v.verbose,
-  });
-  logger.info(`snowflake-server ${denoJson.version}`);
+}
 
-  let tls;
-  try {
-    tls = resolveTls({
-      disableTls: v["disable-tls"],
-      certFile: v.cert,
-      keyFile: v.key,
-      acmeHostnames: v["acme-hostnames"],
-      acmeEmail: v["acme-email"],
-      acmeCertCache: v["acme-cert-cache"],
-    });
-  } catch (error) {
-    if (!(error instanceof TlsConfigError)) throw error;
-    logger.error(error.message);
-    if (v.log) console.error(error.message);
-    return 1;
-  }
-
+/** The flags shared by every listener, as the servers' common config; a string: why not. */
+function commonConfig(v: ServerFlags, logger: Logger, sink: LogSink): CommonServerConfig | string {
   const common: CommonServerConfig = {
     legacy: !v["disable-legacy"],
     logger,
@@ -140,18 +144,41 @@ export async function main(args: string[]): Promise<number> {
       common.metrics = { hostname: tcpAddrHost(addr), port: addr.port };
     }
   } catch (error) {
-    logger.error(`-metrics-address: ${errorMessage(error)}`);
-    return 1;
+    return `-metrics-address: ${errorMessage(error)}`;
   }
+  return common;
+}
 
-  let servers: SnowflakeServer[];
-  let exitOnStdinClose = false;
-  if (standalone) {
+/** Standalone (-listen) or managed by tor: starts the servers, or says why it cannot. */
+function startServers(
+  v: ServerFlags,
+  logger: Logger,
+  sink: LogSink,
+  pt: PtMessages,
+): { servers: SnowflakeServer[]; exitOnStdinClose: boolean } | string {
+  let tls;
+  try {
+    tls = resolveTls({
+      disableTls: v["disable-tls"],
+      certFile: v.cert,
+      keyFile: v.key,
+      acmeHostnames: v["acme-hostnames"],
+      acmeEmail: v["acme-email"],
+      acmeCertCache: v["acme-cert-cache"],
+    });
+  } catch (error) {
+    if (!(error instanceof TlsConfigError)) throw error;
+    if (v.log) console.error(error.message);
+    return error.message;
+  }
+  const common = commonConfig(v, logger, sink);
+  if (typeof common === "string") return common;
+  let started: { servers: SnowflakeServer[]; exitOnStdinClose: boolean };
+  if (v.listen !== "") {
     try {
-      servers = [startStandalone(v, tls, common)];
+      started = { servers: [startStandalone(v, tls, common)], exitOnStdinClose: false };
     } catch (error) {
-      logger.error(errorMessage(error));
-      return 1;
+      return errorMessage(error);
     }
   } else {
     let info;
@@ -159,21 +186,23 @@ export async function main(args: string[]): Promise<number> {
       info = serverSetup(Deno.env.toObject(), pt);
     } catch (error) {
       if (!(error instanceof PtEnvError)) throw error;
-      logger.error(`error in setup: ${error.message}`);
-      return 1;
+      return `error in setup: ${error.message}`;
     }
     pt.statusVersion("snowflake", denoJson.version);
-    exitOnStdinClose = info.exitOnStdinClose;
-    servers = launchManagedServers(info, tls, common, pt);
+    started = {
+      servers: launchManagedServers(info, tls, common, pt),
+      exitOnStdinClose: info.exitOnStdinClose,
+    };
   }
-  if (common.metrics && servers[0]?.metricsPort) logger.info(`metrics at port ${servers[0].metricsPort}`);
+  const metricsPort = started.servers[0]?.metricsPort;
+  if (common.metrics && metricsPort) logger.info(`metrics at port ${metricsPort}`);
+  return started;
+}
 
+/** Resolves with the signal's name on SIGTERM or SIGINT (or stdin closing, when tor asks for that). */
+async function untilStopped(logger: Logger, exitOnStdinClose: boolean): Promise<string> {
   const stop = Promise.withResolvers<string>();
-  const onSignal = (name: string) => () => stop.resolve(name);
-  const signals: [Deno.Signal, () => void][] = [["SIGTERM", onSignal("SIGTERM")], [
-    "SIGINT",
-    onSignal("SIGINT"),
-  ]];
+  const signals = (["SIGTERM", "SIGINT"] as const).map((name) => [name, () => stop.resolve(name)] as const);
   for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
   if (exitOnStdinClose) {
     watchStdinClose(() => {
@@ -181,16 +210,16 @@ export async function main(args: string[]): Promise<number> {
       stop.resolve("SIGTERM");
     });
   }
-  const reason = await stop.promise;
-  logger.info(`caught signal "${reason}", exiting`);
-  for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
-  await Promise.all(servers.map((server) => server.stop()));
-  return 0;
+  try {
+    return await stop.promise;
+  } finally {
+    for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
+  }
 }
 
 /** Standalone mode: everything tor would give comes from flags. */
 function startStandalone(
-  v: FlagValues<typeof FLAGS>,
+  v: ServerFlags,
   tls: ReturnType<typeof resolveTls>,
   common: CommonServerConfig,
 ): SnowflakeServer {

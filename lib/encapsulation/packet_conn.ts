@@ -19,7 +19,7 @@
 import { AsyncQueue } from "../net/async_queue.ts";
 import type { ByteConn } from "../net/byte_conn.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "../net/packet_conn.ts";
-import { encodeData } from "./codec.ts";
+import { encodeData, encodePadding } from "./codec.ts";
 import { EncapsulationDecoder } from "./decoder.ts";
 
 /**
@@ -87,6 +87,16 @@ export class EncapsulationPacketConn implements PacketConn {
   writeTo(packet: Uint8Array, _addr: string): void {
     if (this.#closed) throw new ConnClosedError("encapsulation packet connection");
     if (!this.#sendQueue.push(encodeData(packet))) this.#dropped++;
+  }
+
+  /**
+   * Queues `bytes` of padding (SNOWFLAKE-PROTOCOL.md §2.3: chunks every receiver
+   * skips), e.g. to shape an idle period. Dropped like a packet when the queue
+   * is full; ignored once closed.
+   */
+  writePadding(bytes: number): void {
+    if (this.#closed || bytes <= 0) return;
+    if (!this.#sendQueue.push(encodePadding(bytes))) this.#dropped++;
   }
 
   /** Drops queued packets and closes the underlying conn. */

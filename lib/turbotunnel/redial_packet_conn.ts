@@ -23,6 +23,7 @@
 import { AsyncQueue } from "../net/async_queue.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "../net/packet_conn.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
+import { sleep } from "../util/sleep.ts";
 import { QUEUE_SIZE } from "./consts.ts";
 import {
   CarrierDownEvent,
@@ -254,18 +255,4 @@ export class RedialPacketConn extends EventTarget implements PacketConn {
     this.#resolveClosed(error);
     this.dispatchEvent(new RedialCloseEvent(error));
   }
-}
-
-/** setTimeout as a promise that ends early (and clears its timer) when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }

@@ -35,6 +35,10 @@ export const SANS_IO_FILES: readonly string[] = [
   "lib/smux/keepalive.ts",
   "lib/smux/frame.ts",
   "lib/smux/frame_reader.ts",
+  // Turbo Tunnel: the multipath scheduler and its parts.
+  "lib/turbotunnel/multipath_scheduler.ts",
+  "lib/turbotunnel/delivery_tracker.ts",
+  "lib/turbotunnel/carrier_estimate.ts",
   // The broker's matcher.
   "lib/broker/matcher.ts",
   "lib/broker/proxy_heap.ts",

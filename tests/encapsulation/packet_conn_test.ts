@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeData } from "../../lib/encapsulation/codec.ts";
+import { encodeData, encodePadding } from "../../lib/encapsulation/codec.ts";
 import { EncapsulationError } from "../../lib/encapsulation/error.ts";
 import { encapsulationPacketConn } from "../../lib/encapsulation/packet_conn.ts";
 import type { ByteConn } from "../../lib/net/byte_conn.ts";
@@ -56,6 +56,31 @@ Deno.test("encapsulationPacketConn: one write per packet, prefix and packet toge
   assert.deepEqual(conn.writes, packets.map(encodeData));
   pc.close();
   assert.ok(conn.closed);
+});
+
+Deno.test("encapsulationPacketConn: writePadding queues padding chunks between packets; the far end skips them", async () => {
+  const conn = new ScriptedByteConn();
+  const pc = encapsulationPacketConn(conn, "server");
+  pc.writeTo(new Uint8Array([1]), "x");
+  pc.writePadding(3000);
+  pc.writePadding(0); // nothing
+  pc.writeTo(new Uint8Array([2]), "x");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(conn.writes, [
+    encodeData(new Uint8Array([1])),
+    encodePadding(3000),
+    encodeData(new Uint8Array([2])),
+  ]);
+  const [x, y] = memoryByteConnPair();
+  const far = encapsulationPacketConn(y, "client");
+  for (const chunk of conn.writes) await x.write(chunk);
+  assert.deepEqual((await far.readFrom())?.packet, new Uint8Array([1]));
+  assert.deepEqual((await far.readFrom())?.packet, new Uint8Array([2]), "the padding was skipped");
+  pc.close();
+  pc.writePadding(10); // ignored once closed
+  assert.equal(conn.writes.length, 3);
+  far.close();
+  x.close();
 });
 
 Deno.test("encapsulationPacketConn: packets in any split, then null and no error at a clean end", async () => {

@@ -23,7 +23,8 @@ export class ArqPeer implements SimPeer {
 
   constructor(
     readonly arq: Arq,
-    readonly link: Netem,
+    /** Where its packets go: a Netem, or anything that routes them (a multipath simulation). */
+    readonly link: Pick<Netem, "send">,
     readonly source: Uint8Array,
     seed: number,
     readonly maxSendBytes = 4 * 1024 * 1024,

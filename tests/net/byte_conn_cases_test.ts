@@ -1,6 +1,6 @@
 /**
  * The ByteConn conformance suite over every implementation: the in-memory
- * pair, a WebSocket conn (loopback), an smux stream, a KCP session and the
+ * pair, both WebSocket conns (the W3C one that dials, our server one; loopback), an smux stream, a KCP session and the
  * tor connection (both TCP DuplexConns of lib/pt/or_conn.ts, loopback).
  */
 
@@ -10,7 +10,10 @@ import type { ByteConn } from "../../lib/net/byte_conn.ts";
 import { createConnection } from "node:net";
 import { denoDuplexConn, nodeDuplexConn } from "../../lib/pt/or_conn.ts";
 import { SmuxSession } from "../../lib/smux/session.ts";
+import { RequestHeadReader, switchingProtocolsResponse } from "../../lib/websocket/handshake.ts";
+import { serverWebSocketConn } from "../../lib/websocket/server_conn.ts";
 import { dialWebSocket, webSocketConn } from "../../lib/websocket/websocket_conn.ts";
+import { systemClock } from "../../lib/util/clock.ts";
 import { memoryByteConnPair, memoryPacketPair } from "../support/memory.ts";
 import { runByteConnCases } from "./byte_conn_cases.ts";
 
@@ -33,6 +36,33 @@ runByteConnCases({
     });
     const a = await dialWebSocket(`ws://127.0.0.1:${server.addr.port}/`);
     return { a, b: await accepted.promise, close: () => server.shutdown() };
+  },
+});
+
+runByteConnCases({
+  name: "serverWebSocketConn",
+  makePair: async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const upgraded = (async () => {
+      const socket = denoDuplexConn(await listener.accept());
+      const reader = new RequestHeadReader();
+      for (;;) {
+        const bytes = await socket.read();
+        if (bytes === null) throw new Error("no upgrade request");
+        const request = reader.push(bytes);
+        if (request === null) continue;
+        await socket.write(switchingProtocolsResponse(request.head.headers.get("sec-websocket-key")!));
+        // No sweeper: the deadlines of this pair never expire.
+        return serverWebSocketConn(socket, request.rest, {
+          clock: systemClock,
+          deadlines: { add: (entry) => entry, remove: () => {} },
+        });
+      }
+    })();
+    const b = await dialWebSocket(`ws://127.0.0.1:${listener.addr.port}/`);
+    const a = await upgraded;
+    listener.close();
+    return { a, b };
   },
 });
 
