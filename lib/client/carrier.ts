@@ -1,9 +1,10 @@
 /**
  * A carrier: one proxy's data channel as a {@link PacketConn} for the
  * session's KCP (SNOWFLAKE-PROTOCOL.md §3.3, §3.7). It first sends the Turbo
- * Tunnel token and the session's ClientID (one 16-byte message), then each
- * packet as one encapsulated data chunk (one message of ≤ 1403 bytes, well
- * under the 16 KiB a browser proxy forwards).
+ * Tunnel token and the session's ClientID (one 16-byte message), then the
+ * packets as encapsulated data chunks; the packets queued at once (a KCP
+ * burst) share a message of at most 16 KiB, what a browser proxy forwards as
+ * one WebSocket message (Go sends one message per packet).
  *
  * It ends, and `readFrom` returns null so that the redial moves on, when the
  * proxy does ({@link ProxyPeer}: channel closed, ICE disconnected or failed),
@@ -25,6 +26,8 @@ import type { ProxyPeer } from "./proxy_peer.ts";
 
 /** Largest packet accepted from the bridge: KCP's MTU ceiling (kcp-go mtuLimit). */
 const MAX_PACKET_SIZE = 1500;
+/** Largest data-channel message we send: what a browser proxy forwards as one WebSocket message. */
+const MESSAGE_BYTES = 16 * 1024;
 /** Packets that may wait for the data channel (see ENCAPSULATION_SEND_QUEUE_SIZE); more are dropped, as UDP. */
 const SEND_QUEUE_SIZE = 2048;
 
@@ -64,6 +67,7 @@ export class ProxyCarrier implements PacketConn {
     this.#packets = encapsulationPacketConn(peer.conn, peer.id, {
       maxPacketSize: MAX_PACKET_SIZE,
       sendQueueSize: SEND_QUEUE_SIZE,
+      coalesceBytes: MESSAGE_BYTES,
       onError: () => {
         // Malformed input ends the encapsulation; a write error is the channel's own end.
         if (peer.conn.closeReason === null) {

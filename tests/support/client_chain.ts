@@ -81,6 +81,8 @@ export interface ClientChainOptions {
   proxy?: ProxyKind;
   /** Extra flags for the client. */
   clientArgs?: string[];
+  /** Extra `deno run` flags for our client (e.g. `--cpu-prof`, `--v8-flags=…`). */
+  denoFlags?: string[];
 }
 
 let chainCount = 0;
@@ -161,7 +163,7 @@ export async function startClientChain(options: ClientChainOptions): Promise<Cli
     for (let i = 0; i < (options.proxies ?? 1); i++) startProxy();
 
     const clientCmd = options.client === "ours"
-      ? [Deno.execPath(), "run", "-A", `${REPO}cli/main.ts`, "client"]
+      ? [Deno.execPath(), "run", "-A", ...(options.denoFlags ?? []), `${REPO}cli/main.ts`, "client"]
       : ["snowflake-client"];
     const client = spawnIn(
       netns,
