@@ -11,6 +11,7 @@
  */
 
 import assert from "node:assert/strict";
+import { createTestCa } from "../support/tls_standin.ts";
 import {
   type ClientChain,
   type ProxyKind,
@@ -69,5 +70,68 @@ Deno.test("client e2e: the busy proxy is SIGKILLed mid-download; the next one ca
     console.log(`stall after SIGKILL: ${Math.round(result.downMaxGapMs)} ms`);
     const log = await Deno.readTextFile(`${chain.dir}/client.log`);
     assert.match(log, /lost \((silent|ice-disconnected|ice-failed|data-channel-closed)\); switching proxies/);
+  });
+});
+
+/** A chain whose rendezvous goes through a CDN stand-in (tests/client/fixtures/cdn_standin.ts) with a test CA. */
+async function withCdn(
+  body: (chain: ClientChain, cdnPort: number, requests: () => string[]) => Promise<void>,
+) {
+  const ca = await createTestCa(["127.0.0.1", "broker.test", "*.cdn.ampproject.org"]);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/ca.pem`, ca.caPem);
+    await Deno.writeTextFile(`${dir}/cert.pem`, ca.certPem);
+    await Deno.writeTextFile(`${dir}/key.pem`, ca.keyPem);
+    const chain = await startClientChain({
+      client: "ours",
+      proxy: "ours",
+      clientEnv: { DENO_CERT: `${dir}/ca.pem` },
+    });
+    try {
+      const cdn = chain.spawn(Deno.execPath(), [
+        "run",
+        "-A",
+        new URL("./fixtures/cdn_standin.ts", import.meta.url).pathname,
+        `${dir}/cert.pem`,
+        `${dir}/key.pem`,
+        chain.brokerUrl,
+      ], { CDN: "1" });
+      const port = Number(JSON.parse((await cdn.waitFor(/^\{"port":\d+\}$/m, Date.now() + 30_000))[0]).port);
+      await body(chain, port, () => cdn.out().split("\n").filter((line) => line.startsWith('{"sni"')));
+    } catch (error) {
+      if (error instanceof assert.AssertionError) error.message += `\n${await chain.logs()}`;
+      throw error;
+    } finally {
+      await chain.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("client e2e: rendezvous by domain fronting (TLS to the front, Host the broker) through a CDN stand-in", async () => {
+  await withCdn(async (chain, port, requests) => {
+    const args = chain.ptArgs.replace(/url=[^;]*/, "url=https://broker.test/") + `;fronts=127.0.0.1:${port}`;
+    const result = await chain.transfer(1_000_000, 1_000_000, 60_000, args).result;
+    assertIntact(result, 1_000_000, 1_000_000, JSON.stringify(result));
+    const seen = requests().map((line) => JSON.parse(line));
+    assert.ok(seen.length >= 1);
+    assert.equal(seen[0].host, "broker.test");
+    assert.equal(seen[0].path, "/client");
+    assert.notEqual(seen[0].sni, "broker.test", "the censor sees the front, not the broker");
+  });
+});
+
+Deno.test("client e2e: rendezvous through an AMP cache stand-in (GET, armored answer) reached by fronting", async () => {
+  await withCdn(async (chain, port, requests) => {
+    const args = chain.ptArgs.replace(/url=[^;]*/, "url=https://broker.test/") +
+      `;ampcache=https://cdn.ampproject.org/;fronts=127.0.0.1:${port}`;
+    const result = await chain.transfer(1_000_000, 1_000_000, 60_000, args).result;
+    assertIntact(result, 1_000_000, 1_000_000, JSON.stringify(result));
+    const seen = requests().map((line) => JSON.parse(line));
+    assert.ok(seen.length >= 1);
+    assert.match(seen[0].host, /\.cdn\.ampproject\.org$/);
+    assert.match(seen[0].path, /^\/c\/s\/broker\.test\/amp\/client\//);
   });
 });

@@ -68,6 +68,8 @@ export interface ClientChain {
   waitForIdleProxies(n: number, deadline: number): Promise<void>;
   /** Runs the two ends: `up` bytes from the SOCKS side, `down` from the ORPort side. */
   transfer(up: number, down: number, timeoutMs: number, ptArgs?: string): Transfer;
+  /** Starts `cmd args` in the namespace, stopped with the chain (stdin piped when `env` is given). */
+  spawn(cmd: string, args: string[], env?: Record<string, string>): Proc;
   /** Every process's output, for failure messages. */
   logs(): Promise<string>;
   close(): Promise<void>;
@@ -83,6 +85,8 @@ export interface ClientChainOptions {
   clientArgs?: string[];
   /** Extra `deno run` flags for our client (e.g. `--cpu-prof`, `--v8-flags=…`). */
   denoFlags?: string[];
+  /** Extra environment for the client (e.g. `DENO_CERT` for a test CA). */
+  clientEnv?: Record<string, string>;
 }
 
 let chainCount = 0;
@@ -180,6 +184,7 @@ export async function startClientChain(options: ClientChainOptions): Promise<Cli
         TOR_PT_CLIENT_TRANSPORTS: "snowflake",
         TOR_PT_STATE_LOCATION: `${dir}/client-state`,
         TOR_PT_EXIT_ON_STDIN_CLOSE: "1",
+        ...options.clientEnv,
       },
     );
     procs.push(client);
@@ -265,6 +270,11 @@ export async function startClientChain(options: ClientChainOptions): Promise<Cli
             }
           },
         };
+      },
+      spawn(cmd, args, env) {
+        const proc = spawnIn(netns, cmd, args, env);
+        procs.push(proc);
+        return proc;
       },
       logs,
       close,
