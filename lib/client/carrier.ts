@@ -15,6 +15,7 @@
  * multiplexer can weigh carriers against each other.
  */
 
+import { EncapsulationError } from "../encapsulation/error.ts";
 import { type EncapsulationPacketConn, encapsulationPacketConn } from "../encapsulation/packet_conn.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "../net/packet_conn.ts";
 import type { ClientId } from "../turbotunnel/client_id.ts";
@@ -45,7 +46,6 @@ export class ProxyCarrier implements PacketConn {
   readonly #clock: Clock;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
-  #badInput = false;
 
   /** Sends the preamble on `peer` and starts carrying; `peer` is owned by the carrier afterwards. */
   static async open(
@@ -64,22 +64,23 @@ export class ProxyCarrier implements PacketConn {
     this.peer = peer;
     this.#clock = options.clock ?? systemClock;
     this.#liveness = new CarrierLiveness(this.#clock.now(), options.liveness);
-    this.#packets = encapsulationPacketConn(peer.conn, peer.id, {
+    // The encapsulation gets the channel without its close: the carrier says why the channel ends.
+    const channel = {
+      read: () => peer.conn.read(),
+      write: (data: Uint8Array) => peer.conn.write(data),
+      close() {},
+    };
+    this.#packets = encapsulationPacketConn(channel, peer.id, {
       maxPacketSize: MAX_PACKET_SIZE,
       sendQueueSize: SEND_QUEUE_SIZE,
       coalesceBytes: MESSAGE_BYTES,
-      onError: () => {
-        // Malformed input ends the encapsulation; a write error is the channel's own end.
-        if (peer.conn.closeReason === null) {
-          this.#badInput = true;
-          peer.close("bad-input");
-        }
-      },
+      // Malformed input from the proxy; a failed write is the channel's own end, already with its reason.
+      onError: (error) => peer.close(error instanceof EncapsulationError ? "bad-input" : "closed"),
     });
     this.down = peer.conn.closed.then(() => {
       clearTimeout(this.#timer);
       this.#packets.close();
-      return this.#badInput ? "bad-input" : peer.conn.closeReason ?? "closed";
+      return peer.conn.closeReason ?? "closed";
     });
     this.#arm();
   }

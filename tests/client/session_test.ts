@@ -218,3 +218,33 @@ Deno.test("client session: with max 2 a spare is kept, and takes over without a 
     await t.close();
   }
 });
+
+Deno.test("client session: a proxy that sends garbage is dropped as 'bad-input' and the next one carries the session", async () => {
+  const up = randomBytes(64 * 1024);
+  const down = randomBytes(256 * 1024);
+  const { side, onData } = exchangeHandler(down, up.length);
+  const server = await startTestServer({ onData });
+  const rendezvous = fakeRendezvous(server.url);
+  // A length prefix with the continuation bit set three times: not an encapsulation chunk.
+  rendezvous.garbage = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x00, 0x01]);
+  const events = new ClientEvents();
+  const lost: ProxyLostDetail[] = [];
+  events.addEventListener("proxylost", (e) => lost.push(e.detail));
+  const session = await ClientSession.open({
+    max: 1,
+    exchange: rendezvous.exchange,
+    peer: { iceServers: [], keepLocalAddresses: true, includeLoopbackCandidates: true },
+    events,
+    logger: new Logger(nullSink),
+  });
+  try {
+    assert.equal(await transfer(session, up, down.length), sha(down));
+    assert.equal(await side.received, sha(up));
+    assert.equal(lost[0]?.reason, "bad-input", JSON.stringify(lost));
+    assert.equal(rendezvous.proxies.length, 2);
+  } finally {
+    session.close();
+    rendezvous.close();
+    await server.close();
+  }
+});
