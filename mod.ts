@@ -78,6 +78,10 @@ export {
   type CarrierOpenedDetail,
   type ServerEventMap,
   ServerEvents,
+  type SessionClosedDetail,
+  type SessionCloseReason,
+  type SessionOpenedDetail,
+  type StreamFailedDetail,
   type UpgradeFailedDetail,
   type UpgradeFailure,
 } from "./lib/server/operations/events.ts";
@@ -168,7 +172,7 @@ export {
 } from "./lib/webrtc/mod.ts";
 
 // Shared utilities.
-export { type Clock, ManualClock, systemClock } from "./lib/util/clock.ts";
+export { type Clock, ManualClock, systemClock, type Timers } from "./lib/util/clock.ts";
 export {
   Logger,
   type LoggerOptions,

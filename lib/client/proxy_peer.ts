@@ -14,6 +14,7 @@
  * well under a second instead of waiting for silence.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { parseSessionDescription, serializeSessionDescription } from "../messages/session_description.ts";
 import { toHex } from "../util/bytes.ts";
 import type { Logger } from "../util/log.ts";
@@ -132,7 +133,7 @@ export async function connectProxyPeer(
       answer = parseSessionDescription(answerJson, "answer");
       await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     } catch (error) {
-      throw new ProxyPeerError("bad-answer", `bad SDP answer: ${(error as Error).message}`, { cause: error });
+      throw new ProxyPeerError("bad-answer", `bad SDP answer: ${errorMessage(error)}`, { cause: error });
     }
     const timeoutMs = options.openTimeoutMs ?? DATA_CHANNEL_TIMEOUT_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,16 +1,28 @@
 /**
  * The KCP ARQ state machine with kcp-go v5.6.1 semantics (KCP-SMUX.md §4), not
  * ikcp.c's. Sans-I/O: bytes and the time go in, packets and readable data come
- * out, and nothing in here reads a clock or holds a timer.
+ * out, and nothing in here reads a clock or holds a timer. It speaks the verbs
+ * of every machine here (smux's SmuxMachine, the broker's, ExtORPort's):
  *
- * Driving it (what KcpSession does):
- * - `input(packet, now)` for each packet from the peer; then, if `flushNeeded`
- *   (kcp-go flushes at once when una advanced), `flush(now, out)`;
- * - `send(data)` then `flush(now, out)` for each application write (kcp-go's
- *   Write flushes unless writeDelay is set, and Snowflake never sets it);
- * - `flush(now, out)` when the time it last returned has come: it emits packets
- *   through `out` and returns the next wake-up time;
- * - `read()` for data.
+ * - `handleInput(now, packet)` for each packet from the peer; it returns the
+ *   KcpError of a malformed packet (kcp-go's Input −1/−2/−3) or null;
+ * - `send(data, now)` for application data, `read()` for received data;
+ * - `handleTimeout(now)` when the timer armed for `pollTimeout()` fires;
+ * - after any of these, drain `pollTransmit()` until null (packets for the peer).
+ *
+ * KCP has no events: what the application may do next is read from
+ * `readableBytes` and `sendWindowOpen`.
+ *
+ * Time follows kcp-go's session. Input that advanced una, and each write, ask
+ * for a flush at once (kcp-go's Input and Write flush): it runs in the next
+ * `pollTransmit()`, so a batch of input packets costs one flush. Apart from
+ * that, kcp-go's update loop flushes on its own timer (then sleeps for what
+ * flush returned, ≤ interval); it stops while the machine is idle and restarts
+ * on the next input or write, one interval on. `pollTimeout()` is that loop's
+ * next tick; while idle, the time to give back what traffic grew
+ * ({@link ArqLimits.idleTrimMs}); else Infinity. The tick runs only in
+ * handleTimeout: an adapter that is busy with input past a tick runs it when
+ * its timer fires, as kcp-go's separate update goroutine would.
  *
  * kcp-go specifics kept here (§4.16): the "filter jitters" ACK rule, fast-ack
  * counting per ACK for segments sent no later than the acked one, early
@@ -24,7 +36,7 @@
  */
 
 import { CongestionWindow } from "./congestion.ts";
-import { INPUT_BAD_COMMAND, INPUT_BAD_LENGTH, INPUT_CONV_MISMATCH, INPUT_OK } from "./error.ts";
+import { KcpError } from "./error.ts";
 import { type KcpOptions, mssFor, resolveKcpOptions } from "./options.ts";
 import { PacketWriter } from "./packet_writer.ts";
 import { ReceiveBuffer } from "./receive_buffer.ts";
@@ -57,13 +69,20 @@ export interface ArqLimits {
   /** Payload bytes the receive side may hold (receive_buffer.ts). Default: no limit beyond rcvWnd, as kcp-go. */
   maxRecvBytes?: number;
   /**
-   * `out` of {@link Arq.flush} copies each packet before it returns (a conn with
-   * copiesOnWrite): packets are then encoded into one reused buffer
+   * Each packet from {@link Arq.pollTransmit} is copied before the transmit
+   * queue is drained (a conn with copiesOnWrite): packets are then encoded into
+   * a buffer of the machine's own, reused once the queue is drained
    * (packet_writer.ts). Default false: each packet is the consumer's to keep.
    */
   reusePacketBuffer?: boolean;
   /** First sn of both directions; kcp-go always uses 0 (a Go peer needs 0). For wraparound tests. */
   initialSn?: number;
+  /**
+   * Quiet ms (no input or write) after which an idle machine gives back what
+   * traffic grew ({@link Arq.trim}), as a deadline of {@link Arq.pollTimeout}.
+   * Default Infinity: never on its own.
+   */
+  idleTrimMs?: number;
 }
 
 /** Memory an Arq holds beyond its data, grown by traffic and given back by {@link Arq.trim}. */
@@ -112,6 +131,19 @@ export class Arq {
   #ackCount = 0;
   readonly #writer: PacketWriter;
   #flushNeeded = false;
+  /** Packets flushed and not yet taken by pollTransmit: at most one flush's worth (≤ window + ACK list). */
+  #transmit: Uint8Array[] = [];
+  #transmitHead = 0;
+  readonly #queuePacket = (packet: Uint8Array) => this.#transmit.push(packet);
+  /** The last time handed in (handleInput, send, handleTimeout). */
+  #now = 0;
+  /** Whether kcp-go's update loop runs (it stops while idle), its next tick, and what the last tick's flush returned. */
+  #ticking = false;
+  #tickAt = 0;
+  #nextWake = 0;
+  #lastActivityAt = 0;
+  readonly #idleTrimMs: number;
+  #closed = false;
 
   constructor(conv: number, options: Partial<KcpOptions> = {}, limits: ArqLimits = {}) {
     this.conv = conv >>> 0;
@@ -132,7 +164,9 @@ export class Arq {
       initialSn,
     );
     this.#writer = new PacketWriter(this.conv, this.options.mtu, limits.reusePacketBuffer ?? false);
+    this.#writer.out = this.#queuePacket;
     this.#congestion = new CongestionWindow(this.mss);
+    this.#idleTrimMs = limits.idleTrimMs ?? Infinity;
   }
 
   /** Oldest unacknowledged sn (snd_una). */
@@ -235,14 +269,24 @@ export class Arq {
     this.#sendBuffer.shrink();
     this.#sendQueue.shrink();
     this.#receive.shrink();
+    this.#writer.release();
   }
 
   /**
-   * Queues application data (kept by reference: the caller must not modify it).
-   * kcp-go `Send` codes: 0 ok, −1 empty, −2 a message of more than 255 fragments.
+   * Queues application data written at `now` (kept by reference: the caller
+   * must not modify it) and asks for a flush at once (kcp-go's Write). Empty
+   * data is ignored (kcp-go Send −1: nothing sent). Throws
+   * KcpError("message-too-large") for a message of more than 255 fragments
+   * (message mode; nothing queued). An adapter applies kcp-go's gate first
+   * ({@link sendWindowOpen}; session.ts).
    */
-  send(data: Uint8Array): number {
-    return this.#sendQueue.push(data);
+  send(data: Uint8Array, now: number): void {
+    if (this.#closed || data.length === 0) return;
+    if (!this.#sendQueue.push(data)) {
+      throw new KcpError("message-too-large", `a ${data.length}-byte message needs more than 255 fragments`);
+    }
+    this.#now = this.#lastActivityAt = now;
+    this.#flushNeeded = true;
   }
 
   /** Received data, or null when none is ready (stream mode: ready bytes, up to about 64 KiB; message mode: one message). */
@@ -257,14 +301,20 @@ export class Arq {
 
   /**
    * Feeds one packet from the peer (kcp-go `Input` with regular = true,
-   * ackNoDelay = false). Returns kcp-go's code: 0, or −1 (short packet or
-   * another conv), −2 (len past the end), −3 (unknown cmd); on an error the
-   * segments before the bad one stay processed and the end-of-packet work (RTT
-   * sample, cwnd growth, immediate flush) is skipped, as in Go. Never throws.
+   * ackNoDelay = false). Returns null, or the KcpError for kcp-go's −1
+   * ("short-packet", "conv-mismatch"), −2 ("bad-length"), −3 ("bad-command");
+   * on an error the segments before the bad one stay processed and the
+   * end-of-packet work (RTT sample, cwnd growth, immediate flush) is skipped, as
+   * in Go. Never throws.
    */
-  input(packet: Uint8Array, now: number): number {
+  handleInput(now: number, packet: Uint8Array): KcpError | null {
+    if (this.#closed) return null;
+    this.#now = now;
+    this.#lastActivityAt = now;
     const size = packet.length;
-    if (size < SEGMENT_HEADER_SIZE) return INPUT_CONV_MISMATCH;
+    if (size < SEGMENT_HEADER_SIZE) {
+      return new KcpError("short-packet", `packet of ${size} bytes is shorter than a header`);
+    }
     const current = now >>> 0;
     const previousUna = this.#sndUna;
     const receive = this.#receive;
@@ -274,12 +324,18 @@ export class Arq {
     let latestTs = 0;
     let windowSlides = false;
     while (size - offset >= SEGMENT_HEADER_SIZE) {
-      if (readU32(packet, offset) !== this.conv) return INPUT_CONV_MISMATCH;
+      if (readU32(packet, offset) !== this.conv) {
+        return new KcpError("conv-mismatch", `segment for conv ${readU32(packet, offset)}, not ${this.conv}`);
+      }
       const cmd = packet[offset + 4];
       const len = readU32(packet, offset + 20);
       const start = offset + SEGMENT_HEADER_SIZE;
-      if (size - start < len) return INPUT_BAD_LENGTH;
-      if (cmd < CMD_PUSH || cmd > CMD_WINS) return INPUT_BAD_COMMAND;
+      if (size - start < len) {
+        return new KcpError("bad-length", `segment declares ${len} data bytes, ${size - start} present`);
+      }
+      if (cmd < CMD_PUSH || cmd > CMD_WINS) {
+        return new KcpError("bad-command", `unknown segment command ${cmd}`);
+      }
       const ts = readU32(packet, offset + 8);
       const sn = readU32(packet, offset + 12);
       this.#rmtWnd = packet[offset + 6] | packet[offset + 7] << 8;
@@ -305,21 +361,101 @@ export class Arq {
     }
     if (this.options.nc === 0 && timediff(this.#sndUna, previousUna) > 0) this.#congestion.grow(this.#rmtWnd);
     if (windowSlides || this.#ackCount >= ACK_LIST_LIMIT) this.#flushNeeded = true;
-    return INPUT_OK;
+    else this.#startTicking(now);
+    return null;
   }
 
   /**
-   * kcp-go `flush`: writes pending ACKs, window probes, new data and due
-   * retransmissions as packets ≤ mtu through `out`, and returns the time (same
-   * clock as `now`) by which it wants to be called again: now + the nearest
-   * retransmission, at most now + interval. With `ackOnly`, only ACKs go out.
+   * The timer armed for {@link pollTimeout} fired: runs a tick of kcp-go's
+   * update loop if one is due (a flush), restarts the loop if there is work, or
+   * trims an idle machine after its quiet time. The packets go to
+   * {@link pollTransmit}.
    */
-  flush(now: number, out: (packet: Uint8Array) => void, ackOnly = false): number {
+  handleTimeout(now: number): void {
+    if (this.#closed) return;
+    this.#now = now;
+    if (this.#ticking && now >= this.#tickAt) {
+      this.#ticking = false;
+      this.#nextWake = this.flush(now);
+    }
+    this.#startTicking(now);
+    if (!this.#ticking && now - this.#lastActivityAt >= this.#idleTrimMs) this.trim();
+  }
+
+  /**
+   * When {@link handleTimeout} is due: the update loop's next tick; the last
+   * time given when the loop must start (a read queued a WINS); while idle, the
+   * trim; Infinity when nothing is.
+   */
+  pollTimeout(): number {
+    if (this.#closed) return Infinity;
+    if (this.#ticking) return this.#tickAt;
+    if (!this.idle) return this.#now;
+    return this.canTrim ? this.#lastActivityAt + this.#idleTrimMs : Infinity;
+  }
+
+  /**
+   * The next packet for the peer (at most mtu bytes), or null; runs the flush
+   * that input or a write asked for first. See {@link ArqLimits.reusePacketBuffer}
+   * for how long a packet's bytes are the caller's.
+   */
+  pollTransmit(): Uint8Array | null {
+    if (this.#flushNeeded && this.#transmitHead === this.#transmit.length) {
+      this.flush(this.#now);
+      this.#startTicking(this.#now);
+    }
+    if (this.#transmitHead < this.#transmit.length) return this.#transmit[this.#transmitHead++];
+    if (this.#transmitHead > 0) {
+      this.#transmit.length = 0;
+      this.#transmitHead = 0;
+      this.#writer.recycle();
+    }
+    return null;
+  }
+
+  /** Starts kcp-go's update loop if it is stopped and there is work (after an idle spell: one interval on). */
+  #startTicking(now: number): void {
+    if (this.#ticking || this.#closed || this.idle) return;
+    this.#ticking = true;
+    this.#tickAt = this.#nextWake > now ? this.#nextWake : now + this.options.interval;
+  }
+
+  /**
+   * Ends the machine as kcp-go's Close does: one last flush (its packets go to
+   * {@link pollTransmit}), then what is queued or in flight and the pending ACKs
+   * are dropped (ReleaseTX); received data stays readable. Then every verb but
+   * read and pollTransmit does nothing.
+   */
+  close(now: number): void {
+    if (this.#closed) return;
+    this.flush(now);
+    this.#closed = true;
+    this.#sendQueue.clear();
+    this.#sendBuffer.clear();
+    this.#sendBufferBytes = 0;
+    this.#ackCount = 0;
+    this.#flushNeeded = false;
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * kcp-go `flush` (ikcp_flush), now, whether due or not: writes pending ACKs,
+   * window probes, new data and due retransmissions as packets ≤ mtu to
+   * {@link pollTransmit}, and returns the time (same clock as `now`) by which it
+   * wants to be called again: now + the nearest retransmission, at most now +
+   * interval. With `ackOnly`, only ACKs go out. An adapter calls
+   * {@link handleTimeout}, which flushes when kcp-go would; this is for a
+   * caller that replays kcp-go step by step (the §6 vectors).
+   */
+  flush(now: number, ackOnly = false): number {
     this.#flushNeeded = false;
     const current = now >>> 0;
     const options = this.options;
     const writer = this.#writer;
-    writer.out = out;
     const wnd = this.#receive.wndUnused();
     const una = this.#receive.rcvNxt;
 
@@ -397,14 +533,6 @@ export class Arq {
       this.#congestion.afterFlush(changed, lost, (this.#sndNxt - this.#sndUna) >>> 0, window, resent);
     }
     return now + minRto;
-  }
-
-  /** Drops everything queued or in flight and pending ACKs (kcp-go ReleaseTX, on close); received data stays readable. */
-  releaseSend(): void {
-    this.#sendQueue.clear();
-    this.#sendBuffer.clear();
-    this.#sendBufferBytes = 0;
-    this.#ackCount = 0;
   }
 
   /** parse_una + shrink_buf: drops segments below `una` from snd_buf; true if any left. */

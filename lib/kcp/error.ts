@@ -2,7 +2,9 @@
  * The typed error of the KCP layer. A malformed packet from the network never
  * throws out of a session or listener: it is dropped (what kcp-go does, see
  * KCP-SMUX.md §1.5), counted, and logged with one of these codes. The codec
- * ({@link decodeSegment}) throws it directly.
+ * (decodeSegment) throws it; the state machine's handleInput returns it (kcp-go's
+ * Input −1/−2/−3, named where they arise: −1 covers both a short packet and
+ * another conv).
  */
 
 /** What went wrong, as a stable string a caller can switch on. */
@@ -16,6 +18,7 @@ export type KcpErrorCode =
   | "new-conv-rejected" // a known address sent another conv with sn ≠ 0: kcp-go drops it (§2.2)
   | "backlog-full" // a new conversation while 128 sessions wait for accept (§2.2)
   | "too-many-sessions" // a new conversation while the listener is at its session cap (ours)
+  | "message-too-large" // message mode: a write of more than 255 fragments (kcp-go Send −2)
   | "invalid-options"; // a KcpOptions field out of range
 
 /** A KCP failure or a dropped packet's reason; `code` says which. */
@@ -26,18 +29,4 @@ export class KcpError extends Error {
   constructor(readonly code: KcpErrorCode, message: string) {
     super(`kcp: ${message}`);
   }
-}
-
-/** kcp-go `Input` return codes (§1.5); 0 is success. A packet under 24 bytes also gives −1, as in Go. */
-export const INPUT_OK = 0;
-export const INPUT_CONV_MISMATCH = -1;
-export const INPUT_BAD_LENGTH = -2;
-export const INPUT_BAD_COMMAND = -3;
-
-/** The KcpError for a negative {@link Arq.input} result on a packet of `length` bytes. */
-export function inputError(code: number, length: number): KcpError {
-  if (code === INPUT_BAD_LENGTH) return new KcpError("bad-length", "segment length runs past the packet end");
-  if (code === INPUT_BAD_COMMAND) return new KcpError("bad-command", "unknown segment command");
-  if (length < 24) return new KcpError("short-packet", `packet of ${length} bytes is shorter than a header`);
-  return new KcpError("conv-mismatch", "segment for another conversation");
 }

@@ -9,28 +9,42 @@
  * Sharing is safe because a packet is built synchronously between its first
  * `segment` and `emit`, and nothing in between can run another writer.
  *
- * A writer whose consumer copies each packet before returning (`reuse`: a
- * PacketConn with copiesOnWrite, packet_conn_extensions.ts) encodes every
- * packet into one mtu-sized buffer of its own instead: no slab to allocate and
- * zero, and the bytes stay in cache.
+ * A writer whose packets are copied before its owner {@link PacketWriter.recycle}s
+ * it (`reuse`: the Arq's transmit queue drained into a PacketConn with
+ * copiesOnWrite, packet_conn_extensions.ts) carves them out of a slab of its own
+ * instead, from the start again after each recycle: no slab to allocate and
+ * zero per 64 KiB sent, and the bytes stay in cache. The slab is made on the
+ * first packet and let go by {@link PacketWriter.release} (an idle machine's trim).
  */
 
 import { SEGMENT_HEADER_SIZE, writeHeader } from "./segment.ts";
 
 const SLAB_BYTES = 64 * 1024; // a new slab when a packet of mtu bytes would not fit in what is left
 const shared = { slab: new Uint8Array(SLAB_BYTES), end: 0 };
+const OWN_SLAB_MAX_BYTES = 1024 * 1024; // a reusing writer's slab grows no larger; bigger flushes take more slabs
+const EMPTY = new Uint8Array(0);
 
 export class PacketWriter {
   /** Where this writer's packet in progress starts in the slab; −1 when none. */
   #start = -1;
-  /** The shared slab, or this writer's own buffer when it reuses one. */
+  /** The shared slab, or this writer's own when it reuses one. */
   readonly #store: { slab: Uint8Array; end: number };
   /** Receives each finished packet. */
   out: (packet: Uint8Array) => void = () => {};
 
-  /** `reuse`: `out` copies each packet before it returns, so one buffer serves every packet (see the module doc). */
+  /** `reuse`: every packet is copied before {@link recycle} (see the module doc). */
   constructor(readonly conv: number, readonly mtu: number, readonly reuse = false) {
-    this.#store = reuse ? { slab: new Uint8Array(mtu), end: 0 } : shared;
+    this.#store = reuse ? { slab: EMPTY, end: 0 } : shared;
+  }
+
+  /** Every packet emitted so far has been copied: an own slab is written from its start again. */
+  recycle(): void {
+    if (this.reuse && this.#start < 0) this.#store.end = 0;
+  }
+
+  /** Lets an own slab go (the next packet makes a new one); for an idle owner. */
+  release(): void {
+    if (this.reuse && this.#start < 0) this.#store.slab = EMPTY;
   }
 
   /**
@@ -50,8 +64,12 @@ export class PacketWriter {
     const size = SEGMENT_HEADER_SIZE + data.length;
     if (this.#start >= 0 && store.end - this.#start + size > this.mtu) this.emit();
     if (this.#start < 0) {
-      if (store.slab.length - store.end < this.mtu) { // never for an own buffer: emit empties it
-        store.slab = new Uint8Array(SLAB_BYTES);
+      if (store.slab.length - store.end < this.mtu) {
+        // an own slab grows to hold a whole flush (then recycle reuses all of it), up to OWN_SLAB_MAX_BYTES
+        const size = this.reuse
+          ? Math.min(OWN_SLAB_MAX_BYTES, Math.max(SLAB_BYTES, 2 * store.slab.length))
+          : SLAB_BYTES;
+        store.slab = new Uint8Array(size);
         store.end = 0;
       }
       this.#start = store.end;
@@ -67,7 +85,6 @@ export class PacketWriter {
     const store = this.#store;
     const packet = store.slab.subarray(this.#start, store.end);
     this.#start = -1;
-    if (this.reuse) store.end = 0;
     this.out(packet);
   }
 }

@@ -38,26 +38,26 @@ export class SendQueue {
   }
 
   /**
-   * Queues `data` (kept by reference); kcp-go `Send` codes: 0 ok, −1 empty,
-   * −2 a message of more than 255 fragments (message mode; nothing queued).
-   * Stream mode has no fragment limit: kcp-go's session never hits it because it
-   * cuts writes into mss pieces first.
+   * Queues `data` (kept by reference; empty data queues nothing, as kcp-go's
+   * `Send` −1); false for a message of more than 255 fragments (kcp-go −2,
+   * message mode; nothing queued). Stream mode has no fragment limit: kcp-go's
+   * session never hits it because it cuts writes into mss pieces first.
    */
-  push(data: Uint8Array): number {
-    if (data.length === 0) return -1;
+  push(data: Uint8Array): boolean {
+    if (data.length === 0) return true;
     if (this.streamMode) {
       this.#chunks.push(data);
       this.#bytes += data.length;
-      return 0;
+      return true;
     }
     const count = Math.max(1, Math.ceil(data.length / this.mss));
-    if (count > MAX_FRAGMENTS) return -2;
+    if (count > MAX_FRAGMENTS) return false;
     for (let i = 0; i < count; i++) {
       this.#chunks.push(data.subarray(i * this.mss, Math.min(data.length, (i + 1) * this.mss)));
       this.#frgs.push(count - 1 - i);
     }
     this.#bytes += data.length;
-    return 0;
+    return true;
   }
 
   /** The next segment's payload (≤ mss bytes; frg in {@link lastFrg}); the queue must not be empty. */

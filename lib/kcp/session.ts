@@ -6,24 +6,25 @@
  *   once (Snowflake never sets writeDelay); the write resolves when the gate is
  *   open again, so a writer that awaits each write is held back;
  * - each input packet may trigger an immediate flush (una advanced); packets
- *   read as a batch (packet_conn_extensions.ts) are all taken in first, then flushed and
- *   delivered once;
- * - one timer per session replays kcp-go's update loop: flush, then sleep for
- *   what flush returned (≤ interval); it stops while the machine is idle and
- *   restarts on the next input or write;
- * - the clock is read once per wake-up (input, write, timer) and passed down;
- * - once the machine has been idle for `idleTrimMs` (nothing unacked, queued or
- *   unread), a one-shot timer lets the machine give back what traffic grew
- *   (segment pool, rings: Arq.trim), so an idle session stays small. It is armed
- *   only when the update timer stops with something to give back, so bulk
- *   transfer never pays for it.
+ *   read as a batch (packet_conn_extensions.ts) are all taken in first, then
+ *   flushed and delivered once;
+ * - one loop and one timer: every wake-up (input, write, timer) reads the
+ *   clock once, moves data, sends what the Arq has (pollTransmit runs the
+ *   flushes input and writes asked for), and arms the one timer for the
+ *   earliest pollTimeout(); the timer runs the Arq's handleTimeout (kcp-go's
+ *   update loop, and the trim of an idle machine: arq.ts);
+ * - the layer above may hand its machine to the session (a MachineHost,
+ *   lib/net/machine_host.ts; SmuxSession does): the same loop then drives both
+ *   machines, bytes move between them by plain calls, and the one timer covers
+ *   both deadlines (smux keepalive beside KCP's).
  *
  * Bounds (a peer that stops reading or acking cannot grow us without limit):
  * - send: writes are admitted while WaitSnd < min(sndWnd, rmtWnd) (kcp-go) and
  *   fewer than `maxSendBytes` (default 4 MiB) payload bytes are queued or
- *   unacknowledged (ours); beyond that, write() waits. Memory ≤ maxSendBytes +
- *   one write.
- * - receive: `maxRecvBytes` (default 4 MiB), see receive_buffer.ts.
+ *   unacknowledged (ours); beyond that, write() waits (a driven machine's
+ *   pollTransmit is not called). Memory ≤ maxSendBytes + one write.
+ * - receive: `maxRecvBytes` (default 4 MiB), see receive_buffer.ts; a driven
+ *   machine gets data only while it wantsInput().
  * - concurrent read()/write() calls wait in FIFO order; each holds only its own data.
  *
  * Malformed packets are dropped (what kcp-go does), counted in `stats`, and
@@ -31,11 +32,12 @@
  */
 
 import type { ByteConn } from "../net/byte_conn.ts";
+import type { MachineLink, UpperMachine } from "../net/machine_host.ts";
 import { ConnClosedError, type PacketConn } from "../net/packet_conn.ts";
-import { type Clock, systemClock } from "../util/clock.ts";
+import { type Clock, systemClock, systemTimers, type Timers } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import { Arq } from "./arq.ts";
-import { inputError, KcpError } from "./error.ts";
+import { KcpError } from "./error.ts";
 import { type KcpOptions, MTU_LIMIT, SNOWFLAKE_KCP_OPTIONS } from "./options.ts";
 import { isLogWorthy } from "./log_throttle.ts";
 import { type ExtendedPacketConn, readPackets } from "./packet_conn_extensions.ts";
@@ -59,6 +61,8 @@ export interface KcpSessionOptions {
   idleTrimMs?: number;
   /** Time source; default the system's monotonic clock. */
   clock?: Clock;
+  /** Where the session's one timer is armed (default: the runtime's). */
+  timers?: Timers;
   /** Where the session's errors are logged; default nowhere. */
   logger?: Logger;
 }
@@ -94,7 +98,8 @@ export interface KcpSessionHost {
 }
 
 /**
- * One KCP conversation as a {@link ByteConn} (kcp-go `UDPSession`): the adapter that owns the Arq state machine's timer and the conn; see the module doc.
+ * One KCP conversation as a {@link ByteConn} (kcp-go `UDPSession`): the adapter that owns the Arq state machine's one
+ * timer and the conn, and drives the machine of the layer above when handed one (a MachineHost); see the module doc.
  */
 export class KcpSession implements ByteConn {
   /** Conversation id (KCP `conv`). */
@@ -108,23 +113,25 @@ export class KcpSession implements ByteConn {
   readonly #arq: Arq;
   readonly #conn: PacketConn;
   readonly #clock: Clock;
+  readonly #timers: Timers;
   readonly #logger: Logger | undefined;
   readonly #maxSendBytes: number;
-  readonly #idleTrimMs: number;
   readonly #host: KcpSessionHost | undefined;
   readonly #ownConn: boolean;
-  readonly #output: (packet: Uint8Array) => void;
   #resolveClosed!: () => void;
   #isClosed = false;
   #outputError: unknown = null;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #nextWake = 0;
-  #trimTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Clock time of the last input or write: the trim waits for idleTrimMs of quiet after it. */
-  #lastActivityAt: number;
+  #timer: unknown = undefined;
+  /** When the armed timer fires; Infinity when none is armed. */
+  #timerAt = Infinity;
+  #servicing = false;
+  #serviceAgain = false;
   #lastInputAt: number;
   #readers: ((data: Uint8Array | null) => void)[] = [];
   #writers: PendingWrite[] = [];
+  /** The machine of the layer above, once it is driven here ({@link drive}). */
+  #upper: UpperMachine | null = null;
+  #serviced: () => void = () => {};
 
   /**
    * A session over `conn` talking to `remoteAddr` with conversation `conv`.
@@ -142,24 +149,17 @@ export class KcpSession implements ByteConn {
     this.remoteAddr = remoteAddr;
     this.#conn = conn;
     this.#clock = options.clock ?? systemClock;
+    this.#timers = options.timers ?? systemTimers;
     this.#logger = options.logger;
     this.#maxSendBytes = options.maxSendBytes ?? DEFAULT_MAX_SEND_BYTES;
-    this.#idleTrimMs = options.idleTrimMs ?? DEFAULT_IDLE_TRIM_MS;
     this.#arq = new Arq(conv, options.kcp ?? SNOWFLAKE_KCP_OPTIONS, {
       maxRecvBytes: options.maxRecvBytes ?? DEFAULT_MAX_RECV_BYTES,
       reusePacketBuffer: (conn as ExtendedPacketConn).copiesOnWrite === true,
+      idleTrimMs: options.idleTrimMs ?? DEFAULT_IDLE_TRIM_MS,
     });
     this.#host = internal.host;
     this.#ownConn = internal.ownConn ?? false;
-    this.#lastInputAt = this.#lastActivityAt = this.#clock.now();
-    this.#output = (packet) => {
-      if (this.#outputError !== null) return;
-      try {
-        this.#conn.writeTo(packet, this.remoteAddr);
-      } catch (error) {
-        this.#outputError = error;
-      }
-    };
+    this.#lastInputAt = this.#clock.now();
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
@@ -193,13 +193,23 @@ export class KcpSession implements ByteConn {
     return this.#lastInputAt;
   }
 
+  /** Whether the session's one timer is armed (whatever it drives: KCP's update loop, idle trim, smux keepalive). */
+  get timerArmed(): boolean {
+    return this.#timer !== undefined;
+  }
+
   /**
    * Ready bytes in one chunk, up to about 64 KiB (receive_buffer.ts; message mode: one message, as kcp-go's Read);
    * waits while none; null once closed and drained.
    */
   read(): Promise<Uint8Array | null> {
+    if (this.#upper !== null) return Promise.reject(new Error("kcp: session is driven by the layer above"));
     const data = this.#readReady();
-    if (data !== null) return Promise.resolve(data);
+    if (data !== null) {
+      // the read may have reopened the window: the update loop must run for the WINS
+      if (!this.#servicing && this.#arq.pollTimeout() < this.#timerAt) this.#armTimer(this.#clock.now());
+      return Promise.resolve(data);
+    }
     if (this.#isClosed) return Promise.resolve(null);
     return new Promise((resolve) => this.#readers.push(resolve));
   }
@@ -210,13 +220,37 @@ export class KcpSession implements ByteConn {
    */
   write(data: Uint8Array): Promise<void> {
     if (this.#isClosed) return Promise.reject(new ConnClosedError("KCP session"));
+    if (this.#upper !== null) return Promise.reject(new Error("kcp: session is driven by the layer above"));
     if (data.length === 0) return Promise.resolve();
     if (this.#writers.length === 0 && this.#canWrite()) {
-      this.#admit(data);
+      const now = this.#clock.now();
+      this.#admit(data, now);
+      this.#service(now);
       if (this.#canWrite() || this.#isClosed) return Promise.resolve();
       return new Promise((resolve, reject) => this.#writers.push({ data: null, resolve, reject }));
     }
     return new Promise((resolve, reject) => this.#writers.push({ data, resolve, reject }));
+  }
+
+  /**
+   * MachineHost's `drive` (lib/net/machine_host.ts; implemented structurally, so that the public API need not
+   * document the machine interface): from now on the session's loop drives `machine`. SmuxSession calls it.
+   * @ignore
+   */
+  drive(machine: UpperMachine, serviced: () => void): MachineLink {
+    if (this.#upper !== null || this.#readers.length > 0 || this.#writers.length > 0) {
+      throw new Error("kcp: session already has a reader, writer or driven machine");
+    }
+    this.#upper = machine;
+    this.#serviced = serviced;
+    const link = { service: () => this.#service(this.#clock.now()) };
+    if (this.#isClosed) {
+      this.#endUpper();
+      serviced();
+    } else {
+      link.service();
+    }
+    return link;
   }
 
   /**
@@ -227,7 +261,7 @@ export class KcpSession implements ByteConn {
     if (this.#isClosed) return;
     const now = this.#clock.now();
     this.inputOnly(packet, now);
-    this.settleInput(now);
+    this.#service(now);
   }
 
   /**
@@ -237,39 +271,38 @@ export class KcpSession implements ByteConn {
    */
   inputOnly(packet: Uint8Array, now: number): void {
     if (this.#isClosed) return;
-    this.#lastInputAt = this.#lastActivityAt = now;
+    this.#lastInputAt = now;
     this.stats.packetsIn++;
     if (packet.length > MTU_LIMIT) packet = packet.subarray(0, MTU_LIMIT);
-    const code = this.#arq.input(packet, now);
-    if (code !== 0) this.#noteInputError(inputError(code, packet.length));
+    const error = this.#arq.handleInput(now, packet);
+    if (error !== null) this.#noteInputError(error);
   }
 
-  /** The second half of {@link input}: flushes if the input asked for it, delivers, wakes writers, arms the timer. */
+  /** The second half of {@link input}: one pass of the session's loop (flush, delivery, timer). */
   settleInput(now: number): void {
-    if (this.#isClosed) return;
-    const arq = this.#arq;
-    if (arq.flushNeeded) this.#flush(now);
-    if (this.#readers.length > 0 && arq.readableBytes > 0) this.#deliver();
-    if (this.#writers.length > 0) this.#wakeWriters();
-    this.#startTimer(now);
+    this.#service(now);
   }
 
   /**
    * Closes the session: a last flush (as kcp-go's Close), then unsent and
    * unacknowledged data is dropped; nothing special goes on the wire (KCP has no
-   * close message). Data already received stays readable. Idempotent.
+   * close message). Data already received stays readable (a driven machine is
+   * given what it takes, then told the conn ended). Idempotent.
    */
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    if (this.#outputError === null) this.#arq.flush(this.#clock.now(), this.#output);
-    this.#arq.releaseSend();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#arq.close(this.#clock.now());
+    this.#transmit();
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#trimTimer !== undefined) clearTimeout(this.#trimTimer);
-    this.#trimTimer = undefined;
+    this.#timerAt = Infinity;
     for (const reader of this.#readers.splice(0)) reader(this.#readReady());
     for (const writer of this.#writers.splice(0)) writer.reject(new ConnClosedError("KCP session"));
+    if (this.#upper !== null) {
+      this.#endUpper();
+      if (!this.#servicing) this.#serviced(); // else the loop's pass ends with it
+    }
     this.#host?.onClose(this);
     if (this.#ownConn) this.#conn.close();
     this.#resolveClosed();
@@ -301,8 +334,92 @@ export class KcpSession implements ByteConn {
         }
         this.inputOnly(packet, now);
       }
-      this.settleInput(now);
+      this.#service(now);
     }
+  }
+
+  /**
+   * One pass of the session's loop at `now` (repeated when a call inside asks
+   * for another), in kcp-go's order: the flush that input asked for, before any
+   * new write (a flush with no new data may retransmit early, §4.6); the driven
+   * machine's deadline; bytes up, then down, each write flushed at once (or the
+   * ByteConn's readers and writers); then the one timer. KCP's own deadline
+   * (its update loop) is run by the timer only (arq.ts).
+   */
+  #service(now: number): void {
+    if (this.#isClosed) return;
+    if (this.#servicing) {
+      this.#serviceAgain = true;
+      return;
+    }
+    this.#servicing = true;
+    const arq = this.#arq;
+    try {
+      do {
+        this.#serviceAgain = false;
+        this.#transmit();
+        const upper = this.#upper;
+        if (upper !== null) {
+          if (upper.pollTimeout() <= now) upper.handleTimeout(now);
+          for (let data; upper.wantsInput() && (data = this.#readReady()) !== null;) upper.handleInput(data);
+          for (let frame; this.#canWrite() && (frame = upper.pollTransmit()) !== null;) {
+            this.#admit(frame, now);
+            this.#transmit();
+          }
+          this.#serviced();
+        } else {
+          if (this.#readers.length > 0 && arq.readableBytes > 0) this.#deliver();
+          if (this.#writers.length > 0) this.#wakeWriters(now);
+        }
+      } while (this.#serviceAgain && !this.#isClosed);
+    } finally {
+      this.#servicing = false;
+    }
+    this.#armTimer(now);
+  }
+
+  /** Arms the one timer for the earliest deadline, unless one is armed no later (an early wake-up re-arms). */
+  #armTimer(now: number): void {
+    if (this.#isClosed) return;
+    const deadline = Math.min(this.#arq.pollTimeout(), this.#upper?.pollTimeout() ?? Infinity);
+    if (deadline >= this.#timerAt) return;
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = this.#timers.setTimeout(this.#onTimer, deadline > now ? deadline - now : 0);
+  }
+
+  /** The one timer: KCP's update loop (and idle trim) when due, then a pass, which runs the driven machine's. */
+  #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    if (this.#isClosed) return;
+    const now = this.#clock.now();
+    if (this.#arq.pollTimeout() <= now) this.#arq.handleTimeout(now);
+    this.#service(now);
+  };
+
+  /** Hands every packet the Arq has (running the flush input or a write asked for) to the conn; a failed send closes the session. */
+  #transmit(): void {
+    const arq = this.#arq;
+    for (let packet = arq.pollTransmit(); packet !== null; packet = arq.pollTransmit()) {
+      if (this.#outputError !== null) continue;
+      try {
+        this.#conn.writeTo(packet, this.remoteAddr);
+      } catch (error) {
+        this.#outputError = error;
+      }
+    }
+    if (this.#outputError !== null && !this.#isClosed) {
+      this.#logger?.warn(`kcp: session ${this.conv}: sending failed, closing: ${this.#outputError}`);
+      this.close();
+    }
+  }
+
+  /** The driven machine gets what it takes of the data left, then the end. */
+  #endUpper(): void {
+    const upper = this.#upper!;
+    for (let data; upper.wantsInput() && (data = this.#readReady()) !== null;) upper.handleInput(data);
+    upper.handleInputEnd(this.#outputError ?? undefined);
   }
 
   #readReady(): Uint8Array | null {
@@ -310,10 +427,7 @@ export class KcpSession implements ByteConn {
     for (;;) {
       const data = arq.read();
       if (data === null) return null;
-      if (data.length === 0) continue; // an empty message (message mode): nothing for a byte stream
-      // the read may have queued a WINS: make sure a flush comes
-      if (this.#timer === undefined && !this.#isClosed && !arq.idle) this.#startTimer(this.#clock.now());
-      return data;
+      if (data.length !== 0) return data; // an empty message (message mode): nothing for a byte stream
     }
   }
 
@@ -329,82 +443,33 @@ export class KcpSession implements ByteConn {
     return this.#arq.sendWindowOpen && this.#arq.sendBytes < this.#maxSendBytes;
   }
 
-  /** Queues a write in the Arq (cut into mss pieces in message mode, as kcp-go's WriteBuffers) and flushes. */
-  #admit(data: Uint8Array): void {
+  /** Queues a write in the Arq (cut into mss pieces in message mode, as kcp-go's WriteBuffers); #transmit flushes it. */
+  #admit(data: Uint8Array, now: number): void {
     const arq = this.#arq;
     if (arq.options.streamMode) {
-      arq.send(data);
+      arq.send(data, now);
     } else {
       for (let offset = 0; offset < data.length; offset += arq.mss) {
-        arq.send(data.subarray(offset, offset + arq.mss));
+        arq.send(data.subarray(offset, offset + arq.mss), now);
       }
     }
-    const now = this.#clock.now();
-    this.#lastActivityAt = now;
-    this.#flush(now);
-    this.#startTimer(now);
   }
 
-  #wakeWriters(): void {
+  /** Admits waiting writes while the gate is open, each flushed at once (kcp-go's Write). */
+  #wakeWriters(now: number): void {
     while (this.#writers.length > 0 && this.#canWrite() && !this.#isClosed) {
       const writer = this.#writers[0];
       if (writer.data !== null) {
         const data = writer.data;
         writer.data = null;
-        this.#admit(data);
+        this.#admit(data, now);
+        this.#transmit();
         if (this.#isClosed || !this.#canWrite()) return; // a failed send closes the session and rejects the writers
       }
       this.#writers.shift();
       writer.resolve();
     }
   }
-
-  #flush(now: number): number {
-    const wake = this.#arq.flush(now, this.#output);
-    if (this.#outputError !== null) {
-      this.#logger?.warn(`kcp: session ${this.conv}: sending failed, closing: ${this.#outputError}`);
-      this.close();
-    }
-    return wake;
-  }
-
-  /** Arms the update timer unless it is armed, the session closed, or the machine idle (then maybe the trim timer). */
-  #startTimer(now: number): void {
-    if (this.#timer !== undefined || this.#isClosed) return;
-    if (this.#arq.idle) {
-      this.#startTrimTimer(now);
-      return;
-    }
-    // after an idle spell, wait one interval as kcp-go's ever-running update loop would at most
-    const delay = this.#nextWake > now ? this.#nextWake - now : this.#arq.options.interval;
-    this.#timer = setTimeout(this.#onTimer, delay);
-  }
-
-  /** kcp-go's update(): flush, wake writers, sleep for what flush returned. */
-  #onTimer = (): void => {
-    this.#timer = undefined;
-    if (this.#isClosed) return;
-    const now = this.#clock.now();
-    this.#nextWake = this.#flush(now);
-    if (this.#writers.length > 0) this.#wakeWriters();
-    this.#startTimer(now);
-  };
-
-  /** Arms the one-shot trim timer if the machine has grown something to give back. */
-  #startTrimTimer(now: number): void {
-    if (this.#trimTimer !== undefined || !this.#arq.canTrim) return;
-    const quietUntil = this.#lastActivityAt + this.#idleTrimMs;
-    this.#trimTimer = setTimeout(this.#onTrimTimer, quietUntil > now ? quietUntil - now : 0);
-  }
-
-  /** Trims after idleTrimMs of quiet; waits longer if input or writes came since; gives up if traffic is on. */
-  #onTrimTimer = (): void => {
-    this.#trimTimer = undefined;
-    if (this.#isClosed || this.#timer !== undefined) return; // busy: the next idle spell re-arms it
-    const now = this.#clock.now();
-    if (now - this.#lastActivityAt < this.#idleTrimMs) this.#startTrimTimer(now);
-    else this.#arq.trim();
-  };
 
   #noteInputError(error: KcpError): void {
     const count = ++this.stats.inputErrors;

@@ -6,6 +6,7 @@
  * Needs Deno's unstable `net` feature (`Deno.listenDatagram`).
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { formatIp, parseIp, parsePort, type TcpAddr } from "../net/addr.ts";
 import { NAT_UNKNOWN, type NatType } from "../messages/nat.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
@@ -88,7 +89,7 @@ export async function discoverNatBehavior(options: DiscoverNatTypeOptions): Prom
     const { host, port } = parseStunUrl(options.stunUrl);
     server = { ip: parseIp(host) ?? await resolveIpv4(host), port };
   } catch (error) {
-    return unknown(error instanceof Error ? error.message : String(error));
+    return unknown(errorMessage(error));
   }
   if (options.signal?.aborted) return unknown("aborted");
   let conn: Deno.DatagramConn;

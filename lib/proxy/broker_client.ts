@@ -7,6 +7,7 @@
  * takes longer than `timeoutMs` (the broker holds a poll for up to 10 s).
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { concat } from "../util/bytes.ts";
 import { MessageError } from "../messages/errors.ts";
 import { decodeProxyAnswerResponse, encodeProxyAnswerRequest } from "../messages/proxy_answer.ts";
@@ -118,5 +119,5 @@ async function readLimited(response: Response, limit: number): Promise<Uint8Arra
 function describe(error: unknown): string {
   if (error instanceof MessageError) return error.message;
   if (error instanceof DOMException && error.name === "TimeoutError") return "timed out";
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

@@ -17,6 +17,7 @@
  * into data-channel messages of that size, never dropped.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Clock } from "../util/clock.ts";
 import type { RTCConfiguration } from "../webrtc/config.ts";
@@ -85,6 +86,8 @@ export interface FlowLimits {
   webSocketPollMs: number;
   /** Bytes one direction may queue before the client is closed. */
   maxQueuedBytes: number;
+  /** Largest message our data channel sends (lib/webrtc: 65,535; the client's max-message-size may be less). */
+  maxSendMessageBytes: number;
 }
 
 /** Live byte counters a session adds to as it relays (the proxy's totals). */
@@ -152,7 +155,7 @@ export async function runClientSession(
     try {
       pc = deps.createPeerConnection(deps.rtcConfig);
     } catch (error) {
-      return result("bad offer", `peer connection: ${(error as Error).message}`);
+      return result("bad offer", `peer connection: ${errorMessage(error)}`);
     }
     const channelPromise = waitForDataChannel(pc, signal);
     channelPromise.catch(() => {}); // awaited below, or abandoned on an earlier end
@@ -161,7 +164,7 @@ export async function runClientSession(
     try {
       accepted = await postAnswer(answer, signal);
     } catch (error) {
-      throw new SessionEnd("answer failed", (error as Error).message);
+      throw new SessionEnd("answer failed", errorMessage(error));
     }
     if (!accepted) throw new SessionEnd("answer failed", "broker returned client gone");
     const channel = await withTimeout(
@@ -179,7 +182,7 @@ export async function runClientSession(
       return result(error.reason, error.message === error.reason ? undefined : error.message);
     }
     if (signal.aborted) return result("stopped");
-    return result("bad offer", (error as Error).message);
+    return result("bad offer", errorMessage(error));
   } finally {
     local.abort();
     relay?.close();
@@ -199,7 +202,7 @@ async function makeAnswer(
     await waitForIceGatheringComplete(pc, signal);
   } catch (error) {
     if (signal.aborted) throw new SessionEnd("stopped");
-    throw new SessionEnd("bad offer", (error as Error).message);
+    throw new SessionEnd("bad offer", errorMessage(error));
   }
   const description = pc.localDescription;
   if (!description) throw new SessionEnd("bad offer", "no local description after gathering");
@@ -279,7 +282,7 @@ class Relay {
   ) {
     this.#channel = channel;
     this.#pc = pc;
-    this.#maxMessage = maxMessageSize;
+    this.#maxMessage = Math.min(maxMessageSize, deps.flow.maxSendMessageBytes);
     this.#deps = deps;
     this.#lastRelayData = deps.clock.now();
     channel.binaryType = "arraybuffer";
@@ -307,7 +310,7 @@ class Relay {
     try {
       ws = this.#deps.openWebSocket(url);
     } catch (error) {
-      this.#end("relay dial failed", (error as Error).message);
+      this.#end("relay dial failed", errorMessage(error));
       return ended;
     }
     this.#ws = ws;
@@ -412,7 +415,7 @@ class Relay {
       try {
         channel.send(chunk as Uint8Array<ArrayBuffer>);
       } catch (error) {
-        this.#end("client closed", `data channel send: ${(error as Error).message}`);
+        this.#end("client closed", `data channel send: ${errorMessage(error)}`);
         return 0;
       }
       this.bytesToClient += chunk.length;

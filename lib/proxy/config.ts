@@ -6,6 +6,7 @@
  */
 
 import type { NatType } from "../messages/nat.ts";
+import { MAX_MESSAGE_SIZE } from "../webrtc/data_channel.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import type { FlowLimits, SessionTimeouts } from "./client_session.ts";
@@ -41,6 +42,7 @@ export const DEFAULT_FLOW: FlowLimits = {
   webSocketPollMs: 5,
   // smux's 1 MiB stream window bounds what a well-behaved peer has in flight.
   maxQueuedBytes: 4 * 1024 * 1024,
+  maxSendMessageBytes: MAX_MESSAGE_SIZE,
 };
 
 /**

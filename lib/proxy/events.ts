@@ -5,6 +5,7 @@
 
 import type { NatType } from "../messages/nat.ts";
 import type { ClientCloseReason } from "./client_session.ts";
+import { TypedEventTarget } from "../util/typed_events.ts";
 
 /** How one broker poll ended. */
 export type PollResult = "match" | "no match" | "error";
@@ -61,50 +62,5 @@ export interface ProxyEventMap {
   clientclosed: CustomEvent<ClientClosedDetail>;
 }
 
-/** An EventTarget whose listeners get the detail types of {@link ProxyEventMap}. */
-export class ProxyEvents extends EventTarget {
-  /** Typed listeners for the events of {@link ProxyEventMap}. */
-  override addEventListener<K extends keyof ProxyEventMap>(
-    type: K,
-    listener: (event: ProxyEventMap[K]) => void,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  /** Any other event type, as on EventTarget. */
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null | ((event: never) => void),
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
-  }
-
-  /** Removes a typed listener. */
-  override removeEventListener<K extends keyof ProxyEventMap>(
-    type: K,
-    listener: (event: ProxyEventMap[K]) => void,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  /** Removes any other listener, as on EventTarget. */
-  override removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  override removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null | ((event: never) => void),
-    options?: boolean | EventListenerOptions,
-  ): void {
-    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
-  }
-
-  /** Dispatches `type` with `detail`. */
-  emit<K extends keyof ProxyEventMap>(type: K, detail: ProxyEventMap[K]["detail"]): void {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
-  }
-}
+/** The proxy's event target: listeners get the detail types of {@link ProxyEventMap}. */
+export class ProxyEvents extends TypedEventTarget<ProxyEventMap> {}

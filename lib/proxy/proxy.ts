@@ -16,6 +16,7 @@
  * ```
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { NameMatcher } from "../messages/name_matcher.ts";
 import { NAT_UNKNOWN, type NatType } from "../messages/nat.ts";
 import { parseSessionDescription } from "../messages/session_description.ts";
@@ -137,7 +138,7 @@ function validate(config: ProxyConfig): void {
   try {
     parseRelayUrl(config.relayUrl ?? DEFAULT_RELAY_URL);
   } catch (error) {
-    throw new ProxyConfigError(`-relay: ${(error as Error).message}`);
+    throw new ProxyConfigError(`-relay: ${errorMessage(error)}`);
   }
   let broker: URL;
   try {
@@ -247,7 +248,7 @@ export function startProxy(config: ProxyConfig = {}): ProxyHandle {
       try {
         found = await probe(stopping.signal);
       } catch (error) {
-        if (!stopping.signal.aborted) logger.warn(`NAT type test failed: ${(error as Error).message}`);
+        if (!stopping.signal.aborted) logger.warn(`NAT type test failed: ${errorMessage(error)}`);
       }
       if (found !== undefined && !stopped) {
         logger.info(`NAT type: ${found}`);
@@ -304,14 +305,14 @@ export function startProxy(config: ProxyConfig = {}): ProxyHandle {
     try {
       sdp = parseSessionDescription(reply.offer, "offer").sdp;
     } catch (error) {
-      return refuse("bad offer", `bad offer from broker: ${(error as Error).message}`);
+      return refuse("bad offer", `bad offer from broker: ${errorMessage(error)}`);
     }
     const fromBroker = reply.relayURL !== "";
     let relay: URL;
     try {
       relay = await checkRelayUrl(fromBroker ? reply.relayURL : defaultRelay, fromBroker, policy);
     } catch (error) {
-      return refuse("relay refused", `rejected relay URL: ${(error as Error).message}`);
+      return refuse("relay refused", `rejected relay URL: ${errorMessage(error)}`);
     }
     if (stopped) return;
     report({ kind: "offer" });

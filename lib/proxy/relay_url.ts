@@ -11,6 +11,7 @@
  * this narrows the hole rather than closing it against DNS rebinding).
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { isNonPublicIp, parseIp } from "../net/addr.ts";
 import type { NameMatcher } from "../messages/name_matcher.ts";
 
@@ -90,7 +91,7 @@ async function checkPublicHost(host: string, resolveHost: ResolveHost | undefine
   try {
     addresses = await resolveHost(name);
   } catch (error) {
-    throw new RelayUrlError(`relay hostname ${host} does not resolve: ${(error as Error).message}`);
+    throw new RelayUrlError(`relay hostname ${host} does not resolve: ${errorMessage(error)}`);
   }
   for (const address of addresses) {
     const ip = parseIp(address);

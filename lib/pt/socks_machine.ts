@@ -22,6 +22,7 @@
  * until null. After an `error` event, send what is queued and close.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { formatIp } from "../net/addr.ts";
 import { parseClientParameters, type PtArgs, PtArgsError } from "./args.ts";
 
@@ -199,7 +200,7 @@ export class SocksServerMachine {
       try {
         this.#args = parseClientParameters(latin1(joined));
       } catch (inner) {
-        return refuse(new SocksError(inner instanceof Error ? inner.message : String(inner)));
+        return refuse(new SocksError(errorMessage(inner)));
       }
     }
     this.#transmit.push(new Uint8Array([RFC1929_VERSION, 0x00]));

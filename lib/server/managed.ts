@@ -5,6 +5,7 @@
  * Unlike Go, port 0 is accepted: the port the system picks is the one reported.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { formatTcpAddr, tcpAddrHost } from "../net/addr.ts";
 import { encodeSmethodArgs } from "../pt/args.ts";
 import type { PtMessages } from "../pt/messages.ts";
@@ -47,7 +48,7 @@ export function launchManagedServers(
       );
       pt.smethod(SNOWFLAKE_METHOD_NAME, addr, encodeSmethodArgs(tls.args));
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
+      const why = errorMessage(error);
       common.logger.error(`error opening listener: ${why}`);
       pt.smethodError(SNOWFLAKE_METHOD_NAME, why);
     }

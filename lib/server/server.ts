@@ -46,7 +46,7 @@ import {
   sumTunnelCounters,
 } from "./operations/counters.ts";
 import { DeadlineSweeper } from "./operations/deadline_sweeper.ts";
-import { ServerEvents } from "./operations/events.ts";
+import { ServerEvents, type TunnelEvent } from "./operations/events.ts";
 import { LogLimiter } from "./operations/log_limiter.ts";
 import { logServerEvents } from "./operations/log_events.ts";
 import { serverMetricsHandler } from "./operations/metrics.ts";
@@ -123,7 +123,17 @@ export interface SnowflakeServer {
   stop(): Promise<void>;
 }
 
-function startBackend(config: ServerConfig, clock: Clock): TurbotunnelBackend {
+function startBackend(config: ServerConfig, clock: Clock, events: ServerEvents): TurbotunnelBackend {
+  const onEvent = (event: TunnelEvent) => {
+    switch (event.type) {
+      case "sessionopened":
+        return events.emit(event.type, event.detail);
+      case "sessionclosed":
+        return events.emit(event.type, event.detail);
+      case "streamfailed":
+        return events.emit(event.type, event.detail);
+    }
+  };
   if (config.numTurbotunnel > 1) {
     return new WorkerBackend({
       instances: config.numTurbotunnel,
@@ -139,6 +149,7 @@ function startBackend(config: ServerConfig, clock: Clock): TurbotunnelBackend {
       logSink: config.logSink,
       clock,
       maxQueuedBytes: SERVER_MAX_QUEUED_BYTES,
+      onEvent,
     });
   }
   return new LocalBackend({
@@ -147,6 +158,7 @@ function startBackend(config: ServerConfig, clock: Clock): TurbotunnelBackend {
     clock,
     maxSessions: config.maxSessions,
     maxQueuedBytes: SERVER_MAX_QUEUED_BYTES,
+    onEvent,
   });
 }
 
@@ -160,7 +172,7 @@ export function startServer(config: ServerConfig): SnowflakeServer {
   countServerEvents(events, carrierCounters);
   logServerEvents(events, new LogLimiter(logger), clock);
   const sweeper = new DeadlineSweeper();
-  const backend = startBackend(config, clock);
+  const backend = startBackend(config, clock, events);
   const carriers = new Map<ServerWebSocket, Promise<void>>();
   const carrierDeps = {
     backend,

@@ -7,6 +7,7 @@
  * front end, or for tests). ARGS: `tls=no`, or `hostname=<h>…,tls=yes`.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import { PtArgs } from "../pt/args.ts";
 
 export interface TlsFlags {
@@ -60,7 +61,7 @@ export function resolveTls(
       return readTextFile(path);
     } catch (error) {
       throw new TlsConfigError(
-        `reading the TLS ${what} ${JSON.stringify(path)}: ${(error as Error).message}`,
+        `reading the TLS ${what} ${JSON.stringify(path)}: ${errorMessage(error)}`,
       );
     }
   };

@@ -8,6 +8,7 @@
  * Errors carry Go's wording; the caller prints `SMETHOD-ERROR snowflake <message>`.
  */
 
+import { errorMessage } from "../util/errors.ts";
 import type { PtArgs } from "../pt/args.ts";
 import { parseSrcAddr, type SrcAddrRange } from "./tunnel/src_addr.ts";
 
@@ -43,7 +44,7 @@ export function parseNumTurbotunnel(text: string | undefined): number {
     if (n > MAX_NUM_TURBOTUNNEL) throw new TransportOptionError(`cannot be more than ${MAX_NUM_TURBOTUNNEL}`);
     return n;
   } catch (error) {
-    throw new TransportOptionError(`parsing num-turbotunnel: ${(error as Error).message}`);
+    throw new TransportOptionError(`parsing num-turbotunnel: ${errorMessage(error)}`);
   }
 }
 
@@ -55,7 +56,7 @@ export function parseTransportOptions(args: PtArgs): SnowflakeTransportOptions {
     try {
       options.srcAddr = parseSrcAddr(srcAddr);
     } catch (error) {
-      throw new TransportOptionError(`parsing srcaddr: ${(error as Error).message}`);
+      throw new TransportOptionError(`parsing srcaddr: ${errorMessage(error)}`);
     }
   }
   options.numTurbotunnel = parseNumTurbotunnel(args.first("num-turbotunnel"));

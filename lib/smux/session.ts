@@ -1,7 +1,13 @@
 /**
  * The smux session adapter: drives a {@link SmuxMachine} over a {@link ByteConn}
- * (in Snowflake, a KCP session). It owns the I/O and exactly one timer; the
- * machine owns every protocol decision. See KCP-SMUX.md §8 for the behaviour.
+ * (in Snowflake, a KCP session); the machine owns every protocol decision. See
+ * KCP-SMUX.md §8 for the behaviour.
+ *
+ * Over a conn that can drive the machine itself (a {@link MachineHost}: a
+ * KcpSession), the session hands the machine over: the conn's one loop and one
+ * timer then run both layers, frames and bytes pass by plain calls, and this
+ * adapter keeps only the streams' side (waking readers, writers, accepts).
+ * Over any other conn, it owns the I/O and one timer:
  *
  * - Receive: one loop reads the conn while the machine wants input (it stops
  *   while the receive bucket is empty: back-pressure to the peer).
@@ -21,6 +27,7 @@
  */
 
 import type { ByteConn } from "../net/byte_conn.ts";
+import { isMachineHost, type MachineLink } from "../net/machine_host.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import { type SmuxConfig, SNOWFLAKE_SMUX_CLIENT, SNOWFLAKE_SMUX_SERVER } from "./config.ts";
@@ -64,6 +71,8 @@ export class SmuxSession {
   #handoverWaiters: HandoverWaiter[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDeadline = Infinity;
+  /** The conn's loop, when the conn drives the machine (see the module doc); null: this adapter's own loops. */
+  #link: MachineLink | null = null;
   #resolveClosed!: () => void;
   /** Resolves once the session has ended (closed locally, failed or timed out). */
   readonly closed: Promise<void> = new Promise((resolve) => this.#resolveClosed = resolve);
@@ -100,8 +109,12 @@ export class SmuxSession {
         this.#service();
       },
     };
-    this.#receiveLoop();
-    this.#service();
+    if (isMachineHost(conn)) {
+      this.#link = conn.drive(this.#machine, this.#afterService);
+    } else {
+      this.#receiveLoop();
+      this.#service();
+    }
   }
 
   /** Why the session ended, or null while open and after a local close. */
@@ -177,6 +190,7 @@ export class SmuxSession {
 
   /** Drains the machine's events and frames, and re-arms the timer. Call after every machine call. */
   #service(now?: number): void {
+    if (this.#link !== null) return this.#link.service(); // the conn's loop ends with #afterService
     const machine = this.#machine;
     for (let event = machine.pollEvent(); event !== null; event = machine.pollEvent()) this.#dispatch(event);
     if (machine.closed) return;
@@ -184,6 +198,13 @@ export class SmuxSession {
     if (this.#inputWaiter !== null && machine.wantsInput()) this.#wakeInput();
     this.#armTimer(now);
   }
+
+  /** The end of each pass of the conn's loop, when it drives the machine: events out, frames it took handed over. */
+  #afterService = (): void => {
+    const machine = this.#machine;
+    for (let event = machine.pollEvent(); event !== null; event = machine.pollEvent()) this.#dispatch(event);
+    this.#handedOver(machine.dataFramesTaken);
+  };
 
   #dispatch(event: SmuxEvent): void {
     switch (event.type) {
@@ -256,8 +277,10 @@ export class SmuxSession {
   #onClosed(error: SmuxError | null): void {
     const machine = this.#machine;
     if (error === null) {
-      // Local close: what is already queued (a FIN, say) still goes out, without waiting.
+      // Local close: what is already queued (a FIN, say) still goes out, without waiting; a driving conn took
+      // what its send window allowed, and drops the rest as a write it would refuse.
       for (let frame = machine.pollTransmit(); frame !== null; frame = machine.pollTransmit()) {
+        if (this.#link !== null) continue;
         this.#conn.write(frame).catch(() => {}); // the conn is closed just below; a late failure changes nothing
       }
       this.#handedOver(machine.dataFramesTaken);

@@ -29,6 +29,7 @@ import { AsyncQueue } from "../net/async_queue.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "../net/packet_conn.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { sleep as defaultSleep } from "../util/sleep.ts";
+import { TypedEventTarget } from "../util/typed_events.ts";
 import { QUEUE_SIZE } from "./consts.ts";
 import {
   type IdlePadding,
@@ -62,7 +63,8 @@ export interface MultiplexingPacketConnOptions extends RedialPacketConnOptions {
   idlePadding?: IdlePadding | null;
 }
 
-export class MultiplexingPacketConn extends EventTarget implements PacketConn {
+export class MultiplexingPacketConn extends TypedEventTarget<MultiplexingPacketConnEventMap>
+  implements PacketConn {
   readonly remoteAddr: string;
   /** Resolves when the conn closes for good: with the dial error, or null after close(). */
   readonly closed: Promise<Error | null>;
@@ -101,24 +103,6 @@ export class MultiplexingPacketConn extends EventTarget implements PacketConn {
       idlePadding: options.idlePadding,
     }, this.#clock.now());
     this.#drain();
-  }
-
-  override addEventListener<K extends keyof MultiplexingPacketConnEventMap>(
-    type: K,
-    listener: ((event: MultiplexingPacketConnEventMap[K]) => void) | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener, options);
   }
 
   /** Carriers kept live at most. */

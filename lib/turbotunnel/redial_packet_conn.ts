@@ -24,6 +24,7 @@ import { AsyncQueue } from "../net/async_queue.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "../net/packet_conn.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { sleep } from "../util/sleep.ts";
+import { TypedEventTarget } from "../util/typed_events.ts";
 import { QUEUE_SIZE } from "./consts.ts";
 import {
   CarrierDownEvent,
@@ -60,7 +61,7 @@ export interface RedialPacketConnOptions {
  * console.log((await conn.closed)?.message); // "no proxy"
  * ```
  */
-export class RedialPacketConn extends EventTarget implements PacketConn {
+export class RedialPacketConn extends TypedEventTarget<RedialPacketConnEventMap> implements PacketConn {
   /** What `readFrom` reports as the source (see {@link RedialPacketConnOptions.remoteAddr}). */
   readonly remoteAddr: string;
   /** Resolves when the conn closes for good: with the dial error, or null after close(). */
@@ -94,26 +95,6 @@ export class RedialPacketConn extends EventTarget implements PacketConn {
     this.#sleep = options.sleep ?? sleep;
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#dialLoop();
-  }
-
-  /** Typed listeners for the events of {@link RedialPacketConnEventMap}. */
-  override addEventListener<K extends keyof RedialPacketConnEventMap>(
-    type: K,
-    listener: ((event: RedialPacketConnEventMap[K]) => void) | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  /** Any other event type, as on EventTarget. */
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener, options);
   }
 
   /** The dial error that closed the conn, if any. */

@@ -34,3 +34,17 @@ export class ManualClock implements Clock {
     if (ms > this.#now) this.#now = ms;
   }
 }
+
+/** Where an adapter arms its timer: the runtime's by default, a fake one in tests (to drive and count them). */
+export interface Timers<Id = unknown> {
+  /** Runs `callback` once, `delayMs` from now; returns what {@link clearTimeout} takes. */
+  setTimeout(callback: () => void, delayMs: number): Id;
+  /** Cancels a timer not yet run. */
+  clearTimeout(id: Id): void;
+}
+
+/** The runtime's setTimeout and clearTimeout. */
+export const systemTimers: Timers<ReturnType<typeof setTimeout>> = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (id) => clearTimeout(id),
+};

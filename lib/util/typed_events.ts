@@ -1,15 +1,16 @@
 /**
- * An EventTarget whose event names and detail types come from a map, so that
+ * An EventTarget whose event names and event types come from a map, so that
  * `events.addEventListener("carrierclosed", (e) => e.detail.reason)` is typed.
- * Roles publish their outcomes through one (logs, metrics and tests listen).
+ * Roles publish their outcomes through one (logs, metrics and tests listen);
+ * so do RedialPacketConn and MultiplexingPacketConn, whose events are classes.
  */
 
-/** `M` maps each event name to its CustomEvent type (an interface works: no index signature needed). */
-export class TypedEventTarget<M extends { [K in keyof M]: CustomEvent }> extends EventTarget {
+/** `M` maps each event name to its Event type (an interface works: no index signature needed). */
+export class TypedEventTarget<M extends { [K in keyof M]: Event }> extends EventTarget {
   /** Listens for `type`, whose events carry `M[type]`'s detail. */
   override addEventListener<K extends keyof M & string>(
     type: K,
-    listener: (event: M[K]) => void,
+    listener: ((event: M[K]) => void) | null,
     options?: boolean | AddEventListenerOptions,
   ): void;
   /** Listens for any event, untyped. */
@@ -29,7 +30,7 @@ export class TypedEventTarget<M extends { [K in keyof M]: CustomEvent }> extends
   /** Stops a typed listener. */
   override removeEventListener<K extends keyof M & string>(
     type: K,
-    listener: (event: M[K]) => void,
+    listener: ((event: M[K]) => void) | null,
     options?: boolean | EventListenerOptions,
   ): void;
   /** Stops any listener. */
@@ -46,8 +47,8 @@ export class TypedEventTarget<M extends { [K in keyof M]: CustomEvent }> extends
     super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 
-  /** Dispatches `type` with `detail`. */
-  emit<K extends keyof M & string>(type: K, detail: M[K]["detail"]): void {
+  /** Dispatches `type` as a CustomEvent with `detail` (for maps of CustomEvents). */
+  emit<K extends keyof M & string>(type: K, detail: M[K] extends CustomEvent<infer D> ? D : never): void {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 }

@@ -5,10 +5,10 @@
  * {@link DeadlineSweeper} (one periodic sweep for all connections), so no
  * connection holds a timer.
  *
- * - Reads: one pending socket read per connection (small while idle:
- *   {@link denoDuplexConn}'s 2 KiB), payload bytes queued for `read()`; while
- *   `maxReadBufferBytes` are unread, the socket is not read (back-pressure to
- *   the client through TCP).
+ * - Reads: one pending socket read per connection (2 KiB while idle, growing
+ *   in bursts as the tor connection's reads do), payload bytes queued for
+ *   `read()` or pushed to a receiver; while `maxReadBufferBytes` are unread,
+ *   the socket is not read (back-pressure to the client through TCP).
  * - Writes: `write` sends `data` as binary messages of at most
  *   `maxMessageBytes` and resolves once the socket has taken them; a write
  *   still blocked after `writeStallMs` closes the connection.
@@ -19,7 +19,7 @@
  */
 
 import { ConnClosedError } from "../net/packet_conn.ts";
-import type { DuplexConn } from "../pt/or_conn.ts";
+import { nextReadSizes, OR_CONN_MIN_READ, type ReadSizes } from "../pt/or_conn.ts";
 import { concat } from "../util/bytes.ts";
 import type { Clock } from "../util/clock.ts";
 import { errorMessage } from "../util/errors.ts";
@@ -37,9 +37,17 @@ export const SERVER_WEBSOCKET_CLOSE_TIMEOUT_MS = 2_000;
 /** How a server WebSocket ended: "" while open. */
 export type WebSocketEnd = "" | "peer" | "protocol" | "stall" | "error" | "local";
 
-/** A {@link WebSocketConn} that also says, typed, how it ended. */
+/** A {@link WebSocketConn} that also says, typed, how it ended, and can push what it receives. */
 export interface ServerWebSocket extends WebSocketConn {
+  /** How it ended ("" while open). */
   readonly endedBy: WebSocketEnd;
+  /**
+   * From now on, hands each piece of payload to `receiver` as it arrives (what
+   * was buffered first) instead of keeping it for `read()`; `receiver` must not
+   * block (no back-pressure reaches the client then). Saves a pending read per
+   * connection: the Turbo Tunnel carrier, whose packets are dropped at full queues anyway, uses it.
+   */
+  setReceiver(receiver: (bytes: Uint8Array) => void): void;
 }
 
 /** A deadline the owner's sweeper expires (lib/server's DeadlineSweeper has this shape). */
@@ -68,7 +76,7 @@ export interface ServerWebSocketDeps {
 
 /** `socket` after a successful upgrade; `head` holds bytes that came with the request. */
 export function serverWebSocketConn(
-  socket: DuplexConn,
+  socket: Deno.Conn,
   head: Uint8Array,
   deps: ServerWebSocketDeps,
   options: ServerWebSocketOptions = {},
@@ -77,7 +85,7 @@ export function serverWebSocketConn(
 }
 
 class ServerWebSocketConn implements ServerWebSocket {
-  readonly #socket: DuplexConn;
+  readonly #socket: Deno.Conn;
   readonly #protocol: WebSocketProtocol;
   readonly #deps: ServerWebSocketDeps;
   readonly #maxRead: number;
@@ -88,6 +96,8 @@ class ServerWebSocketConn implements ServerWebSocket {
   readonly #closed = Promise.withResolvers<void>();
   #chunks: Uint8Array[] = [];
   #buffered = 0;
+  #receiver: ((bytes: Uint8Array) => void) | null = null;
+  #readSizes: ReadSizes = { next: OR_CONN_MIN_READ, burst: OR_CONN_MIN_READ };
   #reason = "";
   #endedBy: WebSocketEnd = "";
   #ended = false;
@@ -100,7 +110,7 @@ class ServerWebSocketConn implements ServerWebSocket {
   #writing: Promise<void> = Promise.resolve();
 
   constructor(
-    socket: DuplexConn,
+    socket: Deno.Conn,
     head: Uint8Array,
     deps: ServerWebSocketDeps,
     options: ServerWebSocketOptions,
@@ -133,6 +143,15 @@ class ServerWebSocketConn implements ServerWebSocket {
     return this.#bytesWritten;
   }
 
+  setReceiver(receiver: (bytes: Uint8Array) => void): void {
+    this.#receiver = receiver;
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    this.#buffered = 0;
+    for (const chunk of chunks) receiver(chunk);
+    this.#wake("pump");
+  }
+
   async read(): Promise<Uint8Array | null> {
     while (this.#chunks.length === 0) {
       if (this.#ended) return null;
@@ -163,14 +182,14 @@ class ServerWebSocketConn implements ServerWebSocket {
     this.closeWithReason("closed locally");
   }
 
-  closeWithReason(reason: string, code = CLOSE_NORMAL): void {
+  closeWithReason(reason: string, code: number = CLOSE_NORMAL): void {
     this.#end(reason, "local");
     if (this.#protocol.closeSent || this.#socketClosed) return;
     this.#protocol.close(code);
     // Sending the close, and then the peer's answer (the pump ends the socket), take closeTimeoutMs at most.
     this.#closing = true;
     this.#deadline.at = this.#deps.clock.now() + this.#closeTimeoutMs;
-    void this.#flush().then(() => this.#socketClosed ? undefined : this.#socket.closeWrite());
+    void this.#flush().then(() => this.#socketClosed ? undefined : this.#socket.closeWrite().catch(() => {}));
   }
 
   /** Sends what the protocol has queued, one frame after another; resolves when the socket took it. */
@@ -180,7 +199,7 @@ class ServerWebSocketConn implements ServerWebSocket {
         if (this.#socketClosed) continue;
         if (!this.#closing) this.#deadline.at = this.#deps.clock.now() + this.#stallMs;
         try {
-          await this.#socket.write(frame);
+          for (let at = 0; at < frame.length;) at += await this.#socket.write(frame.subarray(at));
         } catch (error) {
           this.#end(`error: ${errorMessage(error)}`, "error");
           this.#closeSocket();
@@ -198,34 +217,38 @@ class ServerWebSocketConn implements ServerWebSocket {
     this.#closeSocket();
   }
 
+  /**
+   * Reads the socket until it ends. One loop, so an idle connection costs one
+   * pending read (of OR_CONN_MIN_READ bytes: the size drops back after a read
+   * that drains the socket) and one suspended frame, which holds no old chunk.
+   */
   async #pump(): Promise<void> {
-    while (await this.#readOnce());
+    for (;;) {
+      while (this.#buffered >= this.#maxRead && !this.#ended) {
+        await new Promise<void>((resolve) => this.#wakePump = resolve);
+      }
+      if (this.#socketClosed) break;
+      let buffer: Uint8Array | null = new Uint8Array(this.#readSizes.next);
+      let n: number | null;
+      try {
+        n = await this.#socket.read(buffer);
+      } catch (error) {
+        this.#end(`error: ${errorMessage(error)}`, "error");
+        break;
+      }
+      if (n === null) {
+        this.#end("closed by peer (1006)", "peer"); // EOF without a close frame
+        break;
+      }
+      this.#readSizes = nextReadSizes(this.#readSizes, n);
+      this.#input(buffer.subarray(0, n));
+      buffer = null; // not kept alive by this frame while the next read waits
+      if (this.#protocol.inputEnded) {
+        await this.#flush(); // the echo of the peer's close, or ours after its error
+        break;
+      }
+    }
     this.#closeSocket();
-  }
-
-  /** One socket read (a call of its own, so an idle connection's frame holds no old chunk). */
-  async #readOnce(): Promise<boolean> {
-    while (this.#buffered >= this.#maxRead && !this.#ended) {
-      await new Promise<void>((resolve) => this.#wakePump = resolve);
-    }
-    if (this.#socketClosed) return false;
-    let chunk: Uint8Array | null;
-    try {
-      chunk = await this.#socket.read();
-    } catch (error) {
-      this.#end(`error: ${errorMessage(error)}`, "error");
-      return false;
-    }
-    if (chunk === null) {
-      this.#end("closed by peer (1006)", "peer"); // EOF without a close frame
-      return false;
-    }
-    this.#input(chunk);
-    if (this.#protocol.inputEnded) {
-      await this.#flush(); // the echo of the peer's close, or ours after its error
-      return false;
-    }
-    return true;
   }
 
   #input(chunk: Uint8Array): void {
@@ -235,6 +258,10 @@ class ServerWebSocketConn implements ServerWebSocket {
         case "data":
           if (this.#ended || event.bytes.length === 0) break;
           this.#bytesRead += event.bytes.length;
+          if (this.#receiver) {
+            this.#receiver(event.bytes);
+            break;
+          }
           this.#chunks.push(event.bytes);
           this.#buffered += event.bytes.length;
           this.#wake("reader");
@@ -265,7 +292,11 @@ class ServerWebSocketConn implements ServerWebSocket {
     this.#socketClosed = true;
     this.#end("closed", "local");
     this.#deps.deadlines.remove(this.#deadline);
-    this.#socket.close();
+    try {
+      this.#socket.close();
+    } catch {
+      // already closed
+    }
     this.#closed.resolve();
   }
 

@@ -109,20 +109,22 @@ export const TEST_BRIDGE_FINGERPRINT = "2B280B23E1107BB62ABFC40DDCC8824814F80A72
  * A broker for a local deployment inside network namespace `netns` (tests/util/netns.ts), on 192.0.2.1: a bridge
  * list in `dir` mapping {@link TEST_BRIDGE_FINGERPRINT} to `relayUrl`, relays allowed on 192.0.2.1, unknown-NAT
  * matching (Go proxies cannot probe their NAT type there), and a client timeout long enough for a Go proxy's ICE
- * gathering (pion's 5 s STUN timeout) before it answers.
+ * gathering (pion's 5 s STUN timeout) before it answers. `fingerprint` is the bridge's (a real tor bridge's, in
+ * the private Tor network tests).
  */
 export async function startNetnsBroker(
   netns: string,
   dir: string,
   relayUrl: string,
   extraArgs: string[] = [],
+  fingerprint = TEST_BRIDGE_FINGERPRINT,
 ): Promise<BrokerProcess> {
   await Deno.writeTextFile(
     `${dir}/bridges.json`,
     JSON.stringify({
       displayName: "test",
       webSocketAddress: relayUrl,
-      fingerprint: TEST_BRIDGE_FINGERPRINT,
+      fingerprint,
     }) + "\n",
   );
   return await startBroker([

@@ -1,8 +1,10 @@
 /**
- * An Arq as a {@link SimPeer}, driven the way KcpSession drives it: writes go in
- * while kcp-go's WaitSnd gate is open and are flushed at once, input may flush
- * at once, and a timer replays kcp-go's update loop from flush's return value.
- * It writes `source` in seeded random chunk sizes and collects what it reads.
+ * An Arq as a {@link SimPeer}, driven the way KcpSession drives it, through the
+ * machine's verbs: each step sends what the machine has (the flush input asked
+ * for), reads everything ready, writes while kcp-go's WaitSnd gate is open
+ * (each write flushed at once); handleTimeout only when pollTimeout has come
+ * (kcp-go's update loop). It writes `source` in seeded random chunk sizes and
+ * collects what it reads.
  */
 import type { Arq } from "../../lib/kcp/arq.ts";
 import { decodePacket } from "../../lib/kcp/segment.ts";
@@ -16,10 +18,8 @@ export class ArqPeer implements SimPeer {
   /** Whether the application reads (false: data piles up in the receive queue). */
   reading = true;
   #sent = 0;
-  #timerAt = 0;
-  #now = 0;
+  #started = false;
   readonly #random: Prng;
-  readonly #out = (packet: Uint8Array) => this.link.send(packet, this.#now);
 
   constructor(
     readonly arq: Arq,
@@ -36,28 +36,23 @@ export class ArqPeer implements SimPeer {
     return this.#sent === this.source.length;
   }
 
+  /** 0 until the first step (which starts the writes), then the machine's. */
   pollTimeout(): number {
-    return this.#timerAt;
+    return this.#started ? this.arq.pollTimeout() : 0;
   }
 
   handleTimeout(now: number): void {
-    this.#now = now;
-    this.#timerAt = Infinity;
-    this.#write(now);
-    const wake = this.arq.flush(now, this.#out);
-    if (!this.arq.idle) this.#timerAt = wake;
+    if (this.#started && this.arq.pollTimeout() <= now) this.arq.handleTimeout(now);
+    this.#started = true;
+    this.#service(now);
   }
 
   handleInput(packet: Uint8Array, now: number): void {
-    this.#now = now;
     for (const segment of decodePacket(packet)) {
       this.commandsIn.set(segment.cmd, (this.commandsIn.get(segment.cmd) ?? 0) + 1);
     }
-    this.arq.input(packet, now);
-    if (this.arq.flushNeeded) this.arq.flush(now, this.#out);
-    if (this.reading) this.read();
-    this.#write(now);
-    if (this.#timerAt === Infinity && !this.arq.idle) this.#timerAt = now + this.arq.options.interval;
+    this.arq.handleInput(now, packet);
+    this.#service(now);
   }
 
   /** Reads everything ready (what the application does when `reading`). */
@@ -66,18 +61,26 @@ export class ArqPeer implements SimPeer {
       this.received.push(data.slice());
       this.receivedBytes += data.length;
     }
-    if (this.#timerAt === Infinity && !this.arq.idle) this.#timerAt = this.#now + this.arq.options.interval;
   }
 
-  #write(now: number): void {
+  /** One pass of KcpSession's loop: packets out (input's flush), reads, writes each flushed at once. */
+  #service(now: number): void {
+    this.#transmit(now);
+    if (this.reading) this.read();
     while (
       this.#sent < this.source.length && this.arq.sendWindowOpen && this.arq.sendBytes < this.maxSendBytes
     ) {
       const size = 1 + this.#random.below(this.#random.next() < 0.5 ? 100 : 40_000);
       const end = Math.min(this.source.length, this.#sent + size);
-      this.arq.send(this.source.subarray(this.#sent, end));
+      this.arq.send(this.source.subarray(this.#sent, end), now);
       this.#sent = end;
-      this.arq.flush(now, this.#out);
+      this.#transmit(now);
+    }
+  }
+
+  #transmit(now: number): void {
+    for (let packet = this.arq.pollTransmit(); packet !== null; packet = this.arq.pollTransmit()) {
+      this.link.send(packet, now);
     }
   }
 }

@@ -11,7 +11,7 @@ import { SNOWFLAKE_KCP_OPTIONS } from "../../lib/kcp/options.ts";
 import { receiveMemoryBound } from "../../lib/kcp/receive_buffer.ts";
 import { decodePacket, decodeSegment, encodeSegment } from "../../lib/kcp/segment.ts";
 import { Prng } from "../util/netem.ts";
-import { packetOf, RecordingPacketConn } from "./helpers.ts";
+import { flushTo, packetOf, RecordingPacketConn } from "./helpers.ts";
 
 /** A random packet: pure noise, or well-formed segments with random fields and some bytes flipped. */
 function randomPacket(random: Prng, conv: number): Uint8Array {
@@ -52,7 +52,7 @@ Deno.test("fuzz: decodeSegment throws only KcpError; what decodes re-encodes to 
   assert.ok(decoded > 1000, `${decoded} packets decoded: the generator makes valid ones too`);
 });
 
-Deno.test("fuzz: Arq.input never throws, returns kcp-go's codes, and stays within its bounds", () => {
+Deno.test("fuzz: Arq.handleInput never throws, returns null or a KcpError, and stays within its bounds", () => {
   const maxRecvBytes = 64 * 1024;
   for (const seed of [1, 2, 3]) {
     const random = new Prng(seed);
@@ -60,10 +60,13 @@ Deno.test("fuzz: Arq.input never throws, returns kcp-go's codes, and stays withi
     let now = 0;
     for (let i = 0; i < 5_000; i++) {
       now += random.below(50);
-      if (random.next() < 0.2) arq.send(random.bytes(random.below(3000)));
-      const code = arq.input(randomPacket(random, 7), now);
-      assert.ok([0, -1, -2, -3].includes(code), `code ${code}`);
-      if (arq.flushNeeded || random.next() < 0.3) arq.flush(now, () => {});
+      if (random.next() < 0.2) arq.send(random.bytes(random.below(3000)), now);
+      const error = arq.handleInput(now, randomPacket(random, 7));
+      assert.ok(
+        error === null || ["short-packet", "conv-mismatch", "bad-length", "bad-command"].includes(error.code),
+        `error ${error}`,
+      );
+      if (arq.flushNeeded || random.next() < 0.3) flushTo(arq, now, () => {});
       if (random.next() < 0.2) arq.read();
       assert.ok(
         arq.receiveBytes <= receiveMemoryBound(maxRecvBytes, arq.mss),

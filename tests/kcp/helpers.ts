@@ -27,6 +27,22 @@ export function packetOf(...segments: Partial<Segment>[]): Uint8Array {
   return out;
 }
 
+/** Flushes `arq` at `now` (Arq.flush) and hands what it sent to `out`; returns the wake-up time flush asked for. */
+export function flushTo(arq: Arq, now: number, out: (packet: Uint8Array) => void, ackOnly = false): number {
+  const wake = arq.flush(now, ackOnly);
+  for (let packet = arq.pollTransmit(); packet !== null; packet = arq.pollTransmit()) out(packet);
+  return wake;
+}
+
+/** Drains what `arq` has to send (after handleInput or handleTimeout), decoded. */
+export function transmitted(arq: Arq): Segment[] {
+  const segments: Segment[] = [];
+  for (let packet = arq.pollTransmit(); packet !== null; packet = arq.pollTransmit()) {
+    segments.push(...decodePacket(packet.slice()));
+  }
+  return segments;
+}
+
 /** Flushes `arq` at `now`; returns the packets it sent, decoded, and the wake-up time it asked for. */
 export function flushDecoded(
   arq: Arq,
@@ -35,7 +51,7 @@ export function flushDecoded(
 ): { packets: Segment[][]; sizes: number[]; wake: number } {
   const packets: Segment[][] = [];
   const sizes: number[] = [];
-  const wake = arq.flush(now, (p) => {
+  const wake = flushTo(arq, now, (p) => {
     sizes.push(p.length);
     packets.push(decodePacket(p.slice()));
   }, ackOnly);

@@ -12,7 +12,7 @@ import { memoryPacketPair } from "../support/memory.ts";
 import { concat } from "../../lib/util/bytes.ts";
 import { Netem, Prng, Simulation } from "../util/netem.ts";
 import { ArqPeer } from "./arq_peer.ts";
-import { sha256 } from "./helpers.ts";
+import { flushTo, sha256 } from "./helpers.ts";
 
 const LINK = { latencyMs: 20, jitterMs: 10, reorder: 0.05, reorderDelayMs: 30, duplicate: 0.02, loss: 0.01 };
 
@@ -66,16 +66,16 @@ Deno.test("Arq.trim: after 1 MB each way over a lossy link, the idle pair shrink
 Deno.test("Arq.trim does nothing while data is in flight or unread", () => {
   const a = new Arq(1, SNOWFLAKE_KCP_OPTIONS);
   const b = new Arq(1, SNOWFLAKE_KCP_OPTIONS);
-  a.send(new Uint8Array(200_000));
-  a.flush(0, (packet) => b.input(packet, 0));
+  a.send(new Uint8Array(200_000), 0);
+  flushTo(a, 0, (packet) => b.handleInput(0, packet));
   assert.equal(a.canTrim, false, "unacknowledged data");
   const before = a.footprint;
   a.trim();
   assert.deepEqual(a.footprint, before);
   // b does not read; the window (32 segments at first, then b's) lets everything through in a few rounds
   for (let now = 10; now < 1000 && !a.idle; now += 10) {
-    b.flush(now, (packet) => a.input(packet, now));
-    a.flush(now, (packet) => b.input(packet, now));
+    flushTo(b, now, (packet) => a.handleInput(now, packet));
+    flushTo(a, now, (packet) => b.handleInput(now, packet));
   }
   assert.ok(a.idle && a.canTrim, "everything acknowledged");
   assert.equal(b.readableBytes, 200_000);

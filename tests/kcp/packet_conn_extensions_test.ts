@@ -12,7 +12,7 @@ import { KcpListener } from "../../lib/kcp/listener.ts";
 import { SNOWFLAKE_KCP_OPTIONS } from "../../lib/kcp/options.ts";
 import { KcpSession } from "../../lib/kcp/session.ts";
 import type { Packet } from "../../lib/net/packet_conn.ts";
-import { packetOf, RecordingPacketConn } from "./helpers.ts";
+import { flushTo, packetOf, RecordingPacketConn } from "./helpers.ts";
 
 /** A RecordingPacketConn whose packets arrive through readBatch, in the batches given to {@link deliver}. */
 class BatchConn extends RecordingPacketConn {
@@ -94,11 +94,11 @@ Deno.test("Arq with reusePacketBuffer: the same packets, byte for byte, encoded 
   const data = new Uint8Array(20_000).map((_, i) => i * 7);
   const run = (reusePacketBuffer: boolean) => {
     const arq = new Arq(42, SNOWFLAKE_KCP_OPTIONS, { reusePacketBuffer });
-    arq.send(data);
-    arq.input(packetOf({ conv: 42, cmd: 81, sn: 0, data: new Uint8Array(5) }), 0); // an ACK to send too
+    arq.send(data, 0);
+    arq.handleInput(0, packetOf({ conv: 42, cmd: 81, sn: 0, data: new Uint8Array(5) })); // an ACK to send too
     const packets: Uint8Array[] = [];
     const buffers = new Set<ArrayBufferLike>();
-    arq.flush(0, (packet) => {
+    flushTo(arq, 0, (packet) => {
       packets.push(packet.slice()); // what a copying conn does
       buffers.add(packet.buffer);
     });

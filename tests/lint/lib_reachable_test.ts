@@ -23,7 +23,6 @@ const NOT_YET_WIRED = [
   "lib/turbotunnel/carrier_estimate.ts",
   "lib/turbotunnel/delivery_tracker.ts",
   "lib/turbotunnel/multi",
-  "lib/util/sleep.ts",
 ];
 const notYetWired = (file: string) => NOT_YET_WIRED.some((prefix) => file.startsWith(prefix));
 

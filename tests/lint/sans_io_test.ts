@@ -1,17 +1,20 @@
 /**
- * The sans-I/O lint plugin (scripts/lint/sans_io.ts): a listed machine that
+ * The sans-I/O lint rule (scripts/lint/sans_io.ts): a listed machine that
  * reads a clock, sets a timer or does I/O fails `deno lint`; clean code and
  * unlisted files pass; every listed file exists.
  */
 
 import assert from "node:assert/strict";
-import plugin, { SANS_IO_FILES } from "../../scripts/lint/sans_io.ts";
+import plugin from "../../scripts/lint/plugin.ts";
+import { SANS_IO_FILES } from "../../scripts/lint/sans_io.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MACHINE = "lib/kcp/arq.ts";
 
 function lint(source: string, file = MACHINE): string[] {
-  return Deno.lint.runPlugin(plugin, file, source).map((d) => d.message);
+  return Deno.lint.runPlugin(plugin, file, source).filter((d) => d.id === "snowflake/sans-io").map((d) =>
+    d.message
+  );
 }
 
 Deno.test("sans-io lint: clocks, timers and I/O in a listed machine are each reported", () => {
@@ -48,12 +51,15 @@ Deno.test("sans-io lint: time as an argument, types from Deno, and unlisted file
   ];
   for (const source of clean) assert.deepEqual(lint(source), [], source);
   assert.deepEqual(lint("setTimeout(() => {}, 1); Date.now();", "lib/kcp/session.ts"), []);
+  // A folder entry covers the files under it.
+  assert.equal(lint("Date.now();", "lib/messages/client_poll.ts").length, 1);
+  assert.equal(lint("Date.now();", "/work/repo/lib/messages/nat.ts").length, 1);
 });
 
-Deno.test("sans-io lint: every listed file exists (a rename must update the list)", async () => {
-  for (const file of SANS_IO_FILES) {
-    const stat = await Deno.stat(new URL(file, ROOT));
-    assert.ok(stat.isFile, file);
+Deno.test("sans-io lint: every listed file or folder exists (a rename must update the list)", async () => {
+  for (const entry of SANS_IO_FILES) {
+    const stat = await Deno.stat(new URL(entry, ROOT));
+    assert.ok(entry.endsWith("/") ? stat.isDirectory : stat.isFile, entry);
   }
 });
 
@@ -63,7 +69,7 @@ Deno.test("sans-io lint: `deno lint` with our config fails on a machine that rea
     await Deno.mkdir(`${dir}/lib/kcp`, { recursive: true });
     await Deno.writeTextFile(
       `${dir}/deno.json`,
-      JSON.stringify({ lint: { plugins: [new URL("scripts/lint/sans_io.ts", ROOT).href] } }),
+      JSON.stringify({ lint: { plugins: [new URL("scripts/lint/plugin.ts", ROOT).href] } }),
     );
     await Deno.writeTextFile(`${dir}/lib/kcp/arq.ts`, "export const startedAt = Date.now();\n");
     await Deno.writeTextFile(`${dir}/lib/kcp/session.ts`, "export const startedAt = Date.now();\n");
@@ -79,7 +85,7 @@ Deno.test("sans-io lint: `deno lint` with our config fails on a machine that rea
       );
       return { code: output.code, codes: report.diagnostics.map((d) => d.code) };
     };
-    assert.deepEqual(await run("lib/kcp/arq.ts"), { code: 1, codes: ["sans-io/no-io"] });
+    assert.deepEqual(await run("lib/kcp/arq.ts"), { code: 1, codes: ["snowflake/sans-io"] });
     assert.deepEqual(await run("lib/kcp/session.ts"), { code: 0, codes: [] });
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -44,7 +44,8 @@ runByteConnCases({
   makePair: async () => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const upgraded = (async () => {
-      const socket = denoDuplexConn(await listener.accept());
+      const raw = await listener.accept();
+      const socket = denoDuplexConn(raw);
       const reader = new RequestHeadReader();
       for (;;) {
         const bytes = await socket.read();
@@ -53,7 +54,7 @@ runByteConnCases({
         if (request === null) continue;
         await socket.write(switchingProtocolsResponse(request.head.headers.get("sec-websocket-key")!));
         // No sweeper: the deadlines of this pair never expire.
-        return serverWebSocketConn(socket, request.rest, {
+        return serverWebSocketConn(raw, request.rest, {
           clock: systemClock,
           deadlines: { add: (entry) => entry, remove: () => {} },
         });

@@ -8,6 +8,7 @@
  * with `--allow-unknown-nat-matching`.
  */
 
+import { errorMessage } from "../../lib/util/errors.ts";
 import { type BrokerProcess, startNetnsBroker, TEST_BRIDGE_FINGERPRINT } from "../broker/broker_process.ts";
 import { createNetns, deleteNetns } from "../util/netns.ts";
 import { type Proc, spawnIn } from "../util/netns_process.ts";
@@ -178,7 +179,7 @@ export async function startChain(
       },
     };
   } catch (error) {
-    const message = `${(error as Error).message}\n${logs()}`;
+    const message = `${errorMessage(error)}\n${logs()}`;
     await stop();
     throw new Error(message, { cause: error });
   }

@@ -140,6 +140,8 @@ Deno.test("bad input: ExtORPort authentication failure closes that stream with a
     await client.stream.write(new TextEncoder().encode("hello"));
     assert.equal(await client.stream.read(), null, "the stream is closed");
     await client.close();
+    const failed = await t.waitForEvent("streamfailed");
+    assert.match(failed.detail, /mismatch in server hash/);
     assert.equal((await t.server.stats()).tunnel.torFailures, 1);
     options.badServerHash = false;
     await assertStillServes(t.url);

@@ -67,6 +67,9 @@ export async function startTestServer(
       "carrieropened",
       "carriermode",
       "carrierclosed",
+      "sessionopened",
+      "sessionclosed",
+      "streamfailed",
     ] as const
   ) {
     server.events.addEventListener(type, (e) => events.push({ type, detail: e.detail }));

@@ -180,3 +180,27 @@ Deno.test("listener: frames that break RFC 6455 are answered with their close co
     await t.close();
   }
 });
+
+Deno.test("events: a session opens with its first carrier and closes with a reason; counters follow the events", async () => {
+  for (const numTurbotunnel of [1, 2]) {
+    const t = await startTestServer({ onData: echo }, { numTurbotunnel });
+    let stopped = false;
+    try {
+      await roundTrip(`${t.url}?client_ip=192.0.2.9`);
+      const opened = await t.waitForEvent("sessionopened");
+      assert.equal(opened.withClientAddr, true, `num-turbotunnel=${numTurbotunnel}`);
+      assert.equal((await t.server.stats()).tunnel.sessionsAccepted, 1);
+      await t.close();
+      stopped = true;
+      const closed = t.events.find((e) => e.type === "sessionclosed")?.detail as {
+        reason: string;
+        streams: number;
+      };
+      assert.ok(closed, `num-turbotunnel=${numTurbotunnel}: no sessionclosed`);
+      assert.equal(closed.streams, 1);
+      if (numTurbotunnel === 1) assert.equal(closed.reason, "server-closed");
+    } finally {
+      if (!stopped) await t.close();
+    }
+  }
+});

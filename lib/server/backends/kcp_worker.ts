@@ -79,6 +79,7 @@ function start(config: WorkerConfig): void {
     log: new LogLimiter(logger),
     clock: systemClock,
     maxSessions: config.maxSessions,
+    onEvent: (event) => post({ type: "event", event }),
   });
 }
 

@@ -12,6 +12,7 @@ import type { Logger } from "../../util/log.ts";
 import type { TurbotunnelBackend } from "./backend.ts";
 import { ClientIdAddrMap } from "../tunnel/client_id_addr_map.ts";
 import { newTunnelCounters, type TunnelCounters } from "../operations/counters.ts";
+import type { TunnelEvent } from "../operations/events.ts";
 import { LogLimiter } from "../operations/log_limiter.ts";
 import { type TorConfig, torDialer } from "../tunnel/tor_dialer.ts";
 import { TurbotunnelInstance } from "../tunnel/tunnel.ts";
@@ -24,6 +25,8 @@ export interface LocalBackendOptions {
   clientAddrCapacity?: number;
   /** Bytes queued for all clients together at most (QueuePacketConn's shared budget). */
   maxQueuedBytes?: number;
+  /** Called with each session event. */
+  onEvent?: (event: TunnelEvent) => void;
 }
 
 export class LocalBackend implements TurbotunnelBackend {
@@ -44,6 +47,7 @@ export class LocalBackend implements TurbotunnelBackend {
       log: new LogLimiter(options.logger),
       clock: options.clock,
       maxSessions: options.maxSessions,
+      onEvent: options.onEvent,
     });
   }
 

@@ -14,6 +14,7 @@ import type { Clock } from "../../util/clock.ts";
 import type { LogSink } from "../../util/log.ts";
 import type { TurbotunnelBackend } from "./backend.ts";
 import { sumTunnelCounters, type TunnelCounters } from "../operations/counters.ts";
+import type { TunnelEvent } from "../operations/events.ts";
 import { kcpInstanceIndex } from "./shard.ts";
 import {
   forEachPacket,
@@ -32,6 +33,8 @@ export interface WorkerBackendOptions {
   logSink: LogSink;
   clock: Clock;
   maxQueuedBytes?: number;
+  /** Called with each worker's session events. */
+  onEvent?: (event: TunnelEvent) => void;
 }
 
 const COUNTERS_TIMEOUT_MS = 2_000;
@@ -88,6 +91,9 @@ export class WorkerBackend implements TurbotunnelBackend {
     switch (message.type) {
       case "packets":
         forEachPacket(message.batch, (packet, addr) => this.#outgoing.writeTo(packet, addr));
+        break;
+      case "event":
+        this.#options.onEvent?.(message.event);
         break;
       case "log":
         logSink(message.line, message.level);

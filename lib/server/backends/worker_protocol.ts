@@ -9,6 +9,7 @@
 
 import type { SrcAddrRange } from "../tunnel/src_addr.ts";
 import type { TunnelCounters } from "../operations/counters.ts";
+import type { TunnelEvent } from "../operations/events.ts";
 import type { OrTarget } from "../../pt/dial_or.ts";
 import type { LogLevel } from "../../util/log.ts";
 
@@ -42,6 +43,7 @@ export type FromWorker =
   | { type: "packets"; batch: PacketBatch }
   | { type: "log"; line: string; level: LogLevel }
   | { type: "counters"; id: number; counters: TunnelCounters }
+  | { type: "event"; event: TunnelEvent }
   | { type: "closed" };
 
 const WORKER_BATCH_BYTES = 256 * 1024;

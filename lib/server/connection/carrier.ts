@@ -136,7 +136,7 @@ async function readPreamble(conn: ServerWebSocket): Promise<Preamble | null> {
   }
 }
 
-async function turbotunnelMode(
+function turbotunnelMode(
   conn: ServerWebSocket,
   userAddr: string,
   preamble: Extract<Preamble, { kind: "turbotunnel" }>,
@@ -156,58 +156,56 @@ async function turbotunnelMode(
   };
   const stopWriter = new AbortController();
 
-  const reader = (async () => {
-    const decoder = new EncapsulationDecoder({ maxPacketSize: CARRIER_MAX_PACKET_SIZE });
+  // Upstream is pushed: each piece goes to the decoder as it arrives (queueIncoming never blocks; it drops at
+  // full queues), so an idle carrier has no pending read of its own.
+  const decoder = new EncapsulationDecoder({ maxPacketSize: CARRIER_MAX_PACKET_SIZE });
+  const receive = (chunk: Uint8Array) => {
+    if (outcome.reason === "encapsulation") return;
+    deadline.at = clock.now() + idleMs;
     try {
-      for (let chunk: Uint8Array | null = preamble.rest; chunk; chunk = await conn.read()) {
-        deadline.at = clock.now() + idleMs;
-        decoder.push(chunk);
-        chunk = null; // not kept alive while waiting for the next message
-        for (let packet = decoder.next(); packet; packet = decoder.next()) {
-          backend.queueIncoming(packet, clientId);
-        }
+      decoder.push(chunk);
+      for (let packet = decoder.next(); packet; packet = decoder.next()) {
+        backend.queueIncoming(packet, clientId);
       }
     } catch (error) {
       if (!(error instanceof EncapsulationError)) throw error;
       outcome.reason = "encapsulation";
       outcome.detail = `invalid encapsulation (${error.code}): ${error.message}`;
       conn.closeWithReason(outcome.detail, CLOSE_POLICY_VIOLATION);
-    } finally {
-      stopWriter.abort();
     }
-  })();
+  };
+  if (preamble.rest.length) receive(preamble.rest);
+  conn.setReceiver(receive);
+  const reader = conn.closed.then(() => stopWriter.abort());
 
-  const writer = (async () => {
-    try {
-      // Each message in a call of its own, so that no frame that waits on an idle client's queue
-      // still holds the last message (up to 16 KiB).
-      while (await sendBatch(conn, backend, clientId, stopWriter.signal));
-    } catch {
-      // the WebSocket failed or closed: the reader sees the end too
-    } finally {
-      conn.close();
-    }
-  })();
-
-  await Promise.all([reader, writer]);
+  const writer = sendDownstream(conn, backend, clientId, stopWriter.signal).finally(() => conn.close());
+  return Promise.all([reader, writer]).then(() => {});
 }
 
 /**
- * Waits for the client's next packet and sends it with those queued behind it
- * as one message of at most CARRIER_MAX_MESSAGE_BYTES (downstream_batch.ts).
- * False when the client expired or `signal` aborted (this WebSocket's reader ended).
+ * Sends the client's packets until the client expires, `signal` aborts (this
+ * WebSocket's upstream ended) or a write fails: each time, the next packet and
+ * those queued behind it as one message of at most CARRIER_MAX_MESSAGE_BYTES
+ * (downstream_batch.ts). A chain of promises, not an async loop: an idle
+ * carrier then holds one pending `shift` and no suspended frame (which would
+ * also keep its last message, up to 16 KiB).
  */
-async function sendBatch(
+function sendDownstream(
   conn: ServerWebSocket,
   backend: TurbotunnelBackend,
   clientId: ClientId,
   signal: AbortSignal,
-): Promise<boolean> {
-  const queue = backend.outgoingQueue(clientId); // refreshes the client's LastSeen, as Go does per packet
-  const first = await queue.shift(signal);
-  if (first === null) return false;
-  await conn.write(takeBatch(first, queue));
-  return true;
+): Promise<void> {
+  return new Promise<void>((done) => {
+    const next = (): void => {
+      const queue = backend.outgoingQueue(clientId); // refreshes the client's LastSeen, as Go does per packet
+      queue.shift(signal).then((first) => {
+        if (first === null) return done();
+        conn.write(takeBatch(first, queue)).then(next, () => done());
+      }, () => done());
+    };
+    next();
+  });
 }
 
 async function legacyMode(

@@ -121,7 +121,7 @@ export function startWebSocketListener(config: ListenerConfig, deps: ListenerDep
       deps.sweeper.remove(deadline);
       pending.delete(socket);
       const conn = serverWebSocketConn(
-        socket,
+        raw, // the request is read; from here on the WebSocket reads the socket itself
         rest,
         { clock: deps.clock, deadlines: deps.sweeper },
         config.websocket,

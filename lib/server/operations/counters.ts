@@ -5,7 +5,7 @@
  * instance in a Web Worker can send its own to the main thread to be added up.
  */
 
-import type { CarrierCloseReason, ServerEvents, UpgradeFailure } from "./events.ts";
+import type { CarrierCloseReason, ServerEvents, TunnelEvent, UpgradeFailure } from "./events.ts";
 
 export const UPGRADE_FAILURES: readonly UpgradeFailure[] = [
   "pending-limit",
@@ -161,4 +161,20 @@ export function countServerEvents(events: ServerEvents, counters: CarrierCounter
     counters.bytesFromClients += detail.bytesFromClient;
     counters.bytesToClients += detail.bytesToClient;
   });
+}
+
+/** Counts one KCP instance's event into its counters (the instance calls this for each event it reports). */
+export function countTunnelEvent(counters: TunnelCounters, event: TunnelEvent): void {
+  switch (event.type) {
+    case "sessionopened":
+      counters.sessionsAccepted++;
+      counters.sessionsOpen++;
+      break;
+    case "sessionclosed":
+      counters.sessionsOpen--;
+      break;
+    case "streamfailed":
+      counters.torFailures++;
+      break;
+  }
 }

@@ -86,6 +86,52 @@ export interface CarrierClosedDetail {
   bytesToClient: number;
 }
 
+/** Why a Turbo Tunnel session (KCP + smux) ended. */
+export type SessionCloseReason =
+  /** No frame from the client for smux's keepalive timeout (4 min, as Go 2.5.1). */
+  | "keepalive-timeout"
+  /** The KCP session under it ended. */
+  | "connection-ended"
+  /** The client broke smux (bad version, unknown command, window accounting). */
+  | "protocol-error"
+  /** Something else failed (the KCP session's conn, stream ids used up). */
+  | "error"
+  /** The server is stopping. */
+  | "server-closed";
+
+/** The detail of `sessionopened`. */
+export interface SessionOpenedDetail {
+  /** Whether the ClientID→address map had a USERADDR for it. */
+  withClientAddr: boolean;
+}
+
+/** The detail of `sessionclosed`. */
+export interface SessionClosedDetail {
+  /** Why it ended. */
+  reason: SessionCloseReason;
+  /** What happened, for the log. */
+  detail: string;
+  /** Streams it carried. */
+  streams: number;
+  /** How long it lived, ms. */
+  durationMs: number;
+}
+
+/** The detail of `streamfailed`: a stream whose connection to tor could not be made. */
+export interface StreamFailedDetail {
+  /** What went wrong (connect error, ExtORPort authentication). */
+  detail: string;
+}
+
+/**
+ * What a KCP instance reports (in this thread or from a Web Worker, as plain
+ * data): the session events of {@link ServerEventMap}.
+ */
+export type TunnelEvent =
+  | { type: "sessionopened"; detail: SessionOpenedDetail }
+  | { type: "sessionclosed"; detail: SessionClosedDetail }
+  | { type: "streamfailed"; detail: StreamFailedDetail };
+
 /** Event names and their details. */
 export interface ServerEventMap {
   /** A connection was accepted (or refused at accept: then `upgradefailed` follows). */
@@ -98,6 +144,12 @@ export interface ServerEventMap {
   carriermode: CustomEvent<CarrierModeDetail>;
   /** A carrier ended (every carrier that opened ends with exactly one of these). */
   carrierclosed: CustomEvent<CarrierClosedDetail>;
+  /** A KCP session was accepted (an smux server session runs on it). */
+  sessionopened: CustomEvent<SessionOpenedDetail>;
+  /** A session ended (each one that opened ends with exactly one of these). */
+  sessionclosed: CustomEvent<SessionClosedDetail>;
+  /** A stream could not reach tor and was closed. */
+  streamfailed: CustomEvent<StreamFailedDetail>;
 }
 
 /** The server's events; see {@link ServerEventMap}. */

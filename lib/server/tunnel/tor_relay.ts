@@ -6,10 +6,10 @@
  * pair is then closed: nothing tor says after the client stream is gone could
  * be delivered.
  *
- * Each chunk is moved by a call of its own ({@link moveChunk}): a loop that
+ * Each chunk is moved by a link of a promise chain ({@link copy}): a loop that
  * read and wrote in one async frame would keep its last chunk (and the whole
  * read buffer under it, up to 64 KiB) alive in that frame for as long as the
- * stream stays idle.
+ * stream stays idle, and each suspended frame costs memory of its own.
  */
 
 import type { ByteConn } from "../../net/byte_conn.ts";
@@ -22,36 +22,35 @@ export interface RelayCounters {
 }
 
 /** Relays until either side ends; resolves when both copies have stopped. Never rejects. */
-export async function relayToTor(client: ByteConn, tor: DuplexConn, counters: RelayCounters): Promise<void> {
+export function relayToTor(client: ByteConn, tor: DuplexConn, counters: RelayCounters): Promise<void> {
   const closeBoth = () => {
     client.close();
     tor.close();
   };
-  const up = (async () => {
-    try {
-      for (let more = true; more;) more = await moveChunk(client, tor, (n) => counters.bytesToTor += n);
-      await tor.closeWrite();
-    } catch {
-      // either side failed: the pair ends
-    }
-    closeBoth();
-  })();
-  const down = (async () => {
-    try {
-      for (let more = true; more;) more = await moveChunk(tor, client, (n) => counters.bytesFromTor += n);
-    } catch {
-      // either side failed: the pair ends
-    }
-    closeBoth();
-  })();
-  await Promise.all([up, down]);
+  const up = copy(client, tor, (n) => counters.bytesToTor += n)
+    .then(() => tor.closeWrite())
+    .catch(() => {}) // either side failed: the pair ends
+    .then(closeBoth);
+  const down = copy(tor, client, (n) => counters.bytesFromTor += n)
+    .catch(() => {})
+    .then(closeBoth);
+  return Promise.all([up, down]).then(() => {});
 }
 
-/** Moves one chunk from `from` to `to`, counting its bytes; false at the end of `from`. */
-async function moveChunk(from: ByteConn, to: ByteConn, count: (bytes: number) => void): Promise<boolean> {
-  const chunk = await from.read();
-  if (chunk === null) return false;
-  count(chunk.length);
-  await to.write(chunk);
-  return true;
+/**
+ * Copies `from` to `to` until `from` ends; rejects if either fails. A chain of
+ * promises, one chunk per link: an idle copy holds only its pending read (no
+ * suspended frame that would also keep its last chunk, up to 64 KiB).
+ */
+function copy(from: ByteConn, to: ByteConn, count: (bytes: number) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const next = (): void => {
+      from.read().then((chunk) => {
+        if (chunk === null) return resolve();
+        count(chunk.length);
+        to.write(chunk).then(next, reject);
+      }, reject);
+    };
+    next();
+  });
 }

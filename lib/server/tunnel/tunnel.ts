@@ -11,6 +11,7 @@
  * timeout (4 min) or KCP's idle expiry.
  */
 
+import { errorMessage } from "../../util/errors.ts";
 import { KcpListener } from "../../kcp/listener.ts";
 import type { KcpSession } from "../../kcp/session.ts";
 import type { PacketConn } from "../../net/packet_conn.ts";
@@ -19,7 +20,9 @@ import { SmuxSession } from "../../smux/session.ts";
 import type { SmuxStream } from "../../smux/stream.ts";
 import type { Clock } from "../../util/clock.ts";
 import type { Logger } from "../../util/log.ts";
-import type { TunnelCounters } from "../operations/counters.ts";
+import { countTunnelEvent, type TunnelCounters } from "../operations/counters.ts";
+import type { SessionCloseReason, TunnelEvent } from "../operations/events.ts";
+import type { SmuxError } from "../../smux/error.ts";
 import type { LogLimiter } from "../operations/log_limiter.ts";
 import { relayToTor } from "./tor_relay.ts";
 
@@ -35,6 +38,25 @@ export interface TunnelOptions {
   clock: Clock;
   /** Most KCP sessions at once (default: the listener's, 10 000). */
   maxSessions?: number;
+  /** Called with each session event, after it is counted. */
+  onEvent?: (event: TunnelEvent) => void;
+}
+
+/** The reason for a session that ended with smux error `error` (null: closed here). */
+function sessionCloseReason(error: SmuxError | null): SessionCloseReason {
+  switch (error?.code) {
+    case undefined:
+      return "server-closed";
+    case "keepalive-timeout":
+    case "connection-ended":
+      return error.code;
+    case "invalid-version":
+    case "unknown-command":
+    case "peer-consumed-more":
+      return "protocol-error";
+    default:
+      return "error";
+  }
 }
 
 export class TurbotunnelInstance {
@@ -43,6 +65,7 @@ export class TurbotunnelInstance {
   readonly #smuxSessions = new Set<SmuxSession>();
   readonly #work = new Set<Promise<void>>();
   readonly #acceptLoop: Promise<void>;
+  #closing = false; // sessions that end from now on end because the server stops
 
   constructor(conn: PacketConn, options: TunnelOptions) {
     this.#options = options;
@@ -63,10 +86,16 @@ export class TurbotunnelInstance {
 
   /** Closes the listener, every session and stream; resolves when all handlers have finished. */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#listener.close();
     for (const session of this.#smuxSessions) session.close();
     await this.#acceptLoop;
     while (this.#work.size) await Promise.all(this.#work);
+  }
+
+  #emit(event: TunnelEvent): void {
+    countTunnelEvent(this.#options.counters, event);
+    this.#options.onEvent?.(event);
   }
 
   #spawn(task: Promise<void>): void {
@@ -83,9 +112,9 @@ export class TurbotunnelInstance {
   }
 
   async #serveSession(kcp: KcpSession): Promise<void> {
-    const { counters, log, clock } = this.#options;
-    counters.sessionsAccepted++;
-    counters.sessionsOpen++;
+    const { log, clock } = this.#options;
+    const started = clock.now();
+    let streams = 0;
     let userAddr = this.#options.clientAddr(kcp.remoteAddr);
     if (userAddr === undefined) {
       log.info(
@@ -95,17 +124,28 @@ export class TurbotunnelInstance {
       );
       userAddr = "";
     }
+    this.#emit({ type: "sessionopened", detail: { withClientAddr: userAddr !== "" } });
     const smux = SmuxSession.server(kcp, {}, { clock, logger: this.#options.logger });
     this.#smuxSessions.add(smux);
     try {
       for (let stream = await smux.acceptStream(); stream; stream = await smux.acceptStream()) {
+        streams++;
         this.#spawn(this.#serveStream(stream, userAddr));
       }
     } finally {
       this.#smuxSessions.delete(smux);
+      const error = smux.error;
       smux.close();
       kcp.close();
-      counters.sessionsOpen--;
+      this.#emit({
+        type: "sessionclosed",
+        detail: {
+          reason: this.#closing ? "server-closed" : sessionCloseReason(error),
+          detail: this.#closing || !error ? "closed by the server" : error.message,
+          streams,
+          durationMs: clock.now() - started,
+        },
+      });
     }
   }
 
@@ -118,9 +158,9 @@ export class TurbotunnelInstance {
       try {
         tor = await this.#options.dialTor(userAddr);
       } catch (error) {
-        counters.torFailures++;
         stream.close();
-        const why = error instanceof Error ? error.message : String(error);
+        const why = errorMessage(error);
+        this.#emit({ type: "streamfailed", detail: { detail: why } });
         log.info("tor", `handleConn: failed to connect to ORPort: ${why}`, clock.now());
         return;
       }

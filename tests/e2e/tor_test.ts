@@ -1,0 +1,24 @@
+/**
+ * Real tor through Snowflake: a private Tor network on loopback inside a
+ * network namespace (tests/support/tor_chain.ts), our broker, our server as
+ * the bridge's ServerTransportPlugin, two proxies and a Snowflake client as
+ * the client tor's ClientTransportPlugin. The client tor bootstraps to 100 %
+ * through Snowflake and fetches a file through its SocksPort while the busy
+ * proxy is SIGKILLed and a fresh one started; the file arrives intact.
+ * Needs root (the namespace) and Debian's tor.
+ */
+
+import assert from "node:assert/strict";
+import { runTorChain } from "../support/tor_chain.ts";
+
+const FILE_SIZE = 3_000_000;
+/** The whole scenario: tor's 20 s voting puts a usable consensus 40–60 s after the start. */
+const BUDGET_MS = 170_000;
+
+Deno.test("real tor: Go snowflake-client and Go proxies, our broker and server: bootstrap, fetch with a proxy killed", async () => {
+  const result = await runTorChain({ client: "go", proxy: "go", fileSize: FILE_SIZE, budgetMs: BUDGET_MS });
+  const context = JSON.stringify(result);
+  assert.equal(result.killed, 1, context);
+  assert.equal(result.bytes, FILE_SIZE, context);
+  assert.equal(result.sha256, result.expectedSha256, context);
+});
