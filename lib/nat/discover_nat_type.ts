@@ -20,11 +20,13 @@ export const DEFAULT_NAT_DISCOVERY_TIMEOUT_MS = 15_000;
 /** Datagrams larger than this are not STUN answers we asked for. */
 const RECEIVE_LIMIT_BYTES = 1500;
 
+/** Options of {@link discoverNatType}. */
 export interface DiscoverNatTypeOptions {
   /** `stun:host:port` or `stun:host` (RFC 7064); other schemes give `unknown`. */
   stunUrl: string;
   /** Bound on the whole test. Default {@link DEFAULT_NAT_DISCOVERY_TIMEOUT_MS}. */
   timeoutMs?: number;
+  /** Ends the test early with `unknown`. */
   signal?: AbortSignal;
   /** Also test filtering (see `discovery.ts`). Default false, as the Go client. */
   testFiltering?: boolean;
@@ -32,11 +34,13 @@ export interface DiscoverNatTypeOptions {
   transactionTimeoutMs?: number;
   /** Receives the detailed result (mapping, filtering, why unknown), e.g. for a log line. */
   onResult?: (result: NatDiscoveryResult) => void;
+  /** Time source for the machine (default: the system clock). */
   clock?: Clock;
 }
 
 /** A `stun:` URL that cannot be used. */
 export class StunUrlError extends Error {
+  /** Always `"StunUrlError"`. */
   override name = "StunUrlError";
 }
 

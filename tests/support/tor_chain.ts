@@ -98,7 +98,7 @@ export async function runTorChain(options: TorChainOptions): Promise<TorChainRes
     await network.ready(deadline);
 
     const client = await network.startClient({
-      plugin: await clientPlugin(options.client, dir, `${dir}/client.log`),
+      transport: `exec ${(await clientPlugin(options.client, dir, `${dir}/client.log`)).join(" ")}`,
       bridgeArgs: `url=${brokerUrl} fingerprint=${network.bridgeFingerprint} ice=${STUN}`,
     });
     const bootstrapMs = await client.bootstrapped(deadline);

@@ -31,8 +31,11 @@ export interface TorNetworkOptions {
 }
 
 export interface TorClientOptions {
-  /** `ClientTransportPlugin snowflake exec <plugin...>`. */
-  plugin: string[];
+  /**
+   * What follows `ClientTransportPlugin snowflake`: `exec <absolute path> <args>` for a managed client, or
+   * `socks5 IP:PORT` for one already running (tor then sends the bridge line's arguments as SOCKS credentials).
+   */
+  transport: string;
   /** The Bridge line's transport arguments (`url=… ice=…`), after the address and fingerprint. */
   bridgeArgs: string;
   /** Any address: Snowflake ignores it. */
@@ -264,7 +267,7 @@ export async function startTorNetwork(options: TorNetworkOptions): Promise<TorNe
         `Bridge snowflake ${
           client.bridgeAddress ?? "192.0.2.3:80"
         } ${bridgeFingerprint} ${client.bridgeArgs}`,
-        `ClientTransportPlugin snowflake exec ${client.plugin.join(" ")}`,
+        `ClientTransportPlugin snowflake ${client.transport}`,
       ]);
       return {
         socksPort,
