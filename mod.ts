@@ -66,12 +66,12 @@ export {
   type CarrierUpDetail,
   type ClientEventMap,
   ClientEvents,
+  type ClientSessionClosedDetail,
+  type ClientSessionOpenedDetail,
   type ProxyConnectedDetail,
   type ProxyLostDetail,
   type ProxyLostReason,
   type RendezvousFailedDetail,
-  type SessionClosedDetail,
-  type SessionOpenedDetail,
   type SocksRejectedDetail,
 } from "./lib/client/events.ts";
 export type { LivenessConfig } from "./lib/client/liveness.ts";

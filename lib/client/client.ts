@@ -20,6 +20,7 @@ import type { NatType } from "../messages/nat.ts";
 import { denoDuplexConn } from "../pt/or_conn.ts";
 import { acceptSocks, SocksReply } from "../pt/socks.ts";
 import { relayToTor } from "../server/tunnel/tor_relay.ts";
+import { errorMessage } from "../util/errors.ts";
 import { Logger, nullSink } from "../util/log.ts";
 import { BridgeArgsError, type ClientTransportOptions, parseBridgeArgs } from "./bridge_args.ts";
 import { ClientEvents } from "./events.ts";
@@ -124,7 +125,7 @@ export function startClient(config: ClientConfig): Promise<Client> {
     try {
       request = await acceptSocks(conn); // goptlib's 5 s bound
     } catch (error) {
-      return reject(`bad SOCKS handshake: ${(error as Error).message}`);
+      return reject(`bad SOCKS handshake: ${errorMessage(error)}`);
     }
     let parsed;
     try {
@@ -161,7 +162,7 @@ export function startClient(config: ClientConfig): Promise<Client> {
     try {
       await request.grant();
     } catch (error) {
-      return reject(`SOCKS grant failed: ${(error as Error).message}`);
+      return reject(`SOCKS grant failed: ${errorMessage(error)}`);
     }
     if (stopping) return;
     const session = await ClientSession.open({
@@ -214,7 +215,7 @@ export function startClient(config: ClientConfig): Promise<Client> {
       }
       conns.add(conn);
       const handler = serve(conn).catch((error) => {
-        logger.error(`SOCKS connection failed: ${(error as Error).message}`);
+        logger.error(`SOCKS connection failed: ${errorMessage(error)}`);
       }).finally(() => {
         conns.delete(conn);
         handlers.delete(handler);
@@ -285,7 +286,7 @@ class NatTypeCache {
         this.#logger.info(`NAT type: ${natType}`);
         return;
       } catch (error) {
-        this.#logger.warn(`NAT type test failed over ${url}: ${(error as Error).message}`);
+        this.#logger.warn(`NAT type test failed over ${url}: ${errorMessage(error)}`);
       }
     }
     this.#logger.info("NAT type: unknown");

@@ -95,7 +95,7 @@ export class DataChannelConn implements ByteConn {
     try {
       this.#channel.send(data);
     } catch (error) {
-      this.#sendError = error as Error;
+      this.#sendError = error instanceof Error ? error : new Error(String(error));
       // A channel the peer is closing refuses sends before its close event arrives: that is the close.
       this.#end(this.#channel.readyState === "open" ? "send-failed" : "data-channel-closed");
       throw new ConnClosedError("data channel");

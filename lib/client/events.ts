@@ -19,13 +19,13 @@ export type ProxyLostReason =
   | "closed"; // closed locally (session ended, client stopping)
 
 /** "sessionopened": a SOCKS connection got its virtual session (ClientID, KCP, smux stream). */
-export interface SessionOpenedDetail {
+export interface ClientSessionOpenedDetail {
   /** The session's ClientID in hex. */
   sessionId: string;
 }
 
 /** "sessionclosed": the session ended (either side closed, or the client stopped). */
-export interface SessionClosedDetail {
+export interface ClientSessionClosedDetail {
   /** The session's ClientID in hex. */
   sessionId: string;
   /** Bytes from tor into the session. */
@@ -82,10 +82,10 @@ export interface SocksRejectedDetail {
 
 /** The client's events by name. */
 export interface ClientEventMap {
-  /** See {@link SessionOpenedDetail}. */
-  sessionopened: CustomEvent<SessionOpenedDetail>;
-  /** See {@link SessionClosedDetail}. */
-  sessionclosed: CustomEvent<SessionClosedDetail>;
+  /** See {@link ClientSessionOpenedDetail}. */
+  sessionopened: CustomEvent<ClientSessionOpenedDetail>;
+  /** See {@link ClientSessionClosedDetail}. */
+  sessionclosed: CustomEvent<ClientSessionClosedDetail>;
   /** See {@link ProxyConnectedDetail}. */
   proxyconnected: CustomEvent<ProxyConnectedDetail>;
   /** See {@link CarrierUpDetail}. */

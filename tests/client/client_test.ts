@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { type Client, startClient } from "../../lib/client/client.ts";
-import type { SessionOpenedDetail, SocksRejectedDetail } from "../../lib/client/events.ts";
+import type { ClientSessionOpenedDetail, SocksRejectedDetail } from "../../lib/client/events.ts";
 import { ConnReader, writeAll } from "../pt/extorport_standin.ts";
 
 /** A loopback port with nothing listening (the rendezvous and STUN fail fast, locally). */
@@ -71,7 +71,7 @@ Deno.test("client: a bridge line without a broker URL, or with a bad max, is ref
 Deno.test("client: a good bridge line is granted at once and opens a session; unsupported parameters are reported once each", async () => {
   const reports: string[] = [];
   const client = await startClient({ transport: BASE, onUnsupported: (name) => reports.push(name) });
-  const opened = collect<SessionOpenedDetail>(client, "sessionopened");
+  const opened = collect<ClientSessionOpenedDetail>(client, "sessionopened");
   try {
     const line = `url=http://127.0.0.1:${DEAD}/;fingerprint=2B280B23E1107BB62ABFC40DDCC8824814F80A72;` +
       `utls-imitate=hellorandomizedalpn;max=2`;

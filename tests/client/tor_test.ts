@@ -15,7 +15,12 @@ const FILE_SIZE = 3_000_000;
 const BUDGET_MS = 170_000;
 
 Deno.test("real tor: our client and our proxies, broker and server: bootstrap, fetch with the busy proxy killed", async () => {
-  const result = await runTorChain({ client: "ours", proxy: "ours", fileSize: FILE_SIZE, budgetMs: BUDGET_MS });
+  const result = await runTorChain({
+    client: "ours",
+    proxy: "ours",
+    fileSize: FILE_SIZE,
+    budgetMs: BUDGET_MS,
+  });
   const context = JSON.stringify(result);
   assert.equal(result.killed, 1, context);
   assert.equal(result.bytes, FILE_SIZE, context);

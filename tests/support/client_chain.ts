@@ -10,6 +10,7 @@
  */
 
 import { type BrokerProcess, startNetnsBroker, TEST_BRIDGE_FINGERPRINT } from "../broker/broker_process.ts";
+import { errorMessage } from "../../lib/util/errors.ts";
 import { createNetns, deleteNetns, run } from "../util/netns.ts";
 import { type Proc, spawnIn } from "../util/netns_process.ts";
 
@@ -282,6 +283,6 @@ export async function startClientChain(options: ClientChainOptions): Promise<Cli
   } catch (error) {
     const text = await logs();
     await close();
-    throw new Error(`${(error as Error).message}\n${text}`, { cause: error });
+    throw new Error(`${errorMessage(error)}\n${text}`, { cause: error });
   }
 }
