@@ -7,6 +7,7 @@
  */
 
 import { errorMessage } from "../util/errors.ts";
+import { lookup } from "node:dns/promises";
 import { formatIp, parseIp, parsePort, type TcpAddr } from "../net/addr.ts";
 import { NAT_UNKNOWN, type NatType } from "../messages/nat.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
@@ -113,14 +114,15 @@ export async function discoverNatBehavior(options: DiscoverNatTypeOptions): Prom
   }
 }
 
+/** The host's first IPv4 address, by the system resolver (hosts file first), as Go's "udp4" resolution. */
 async function resolveIpv4(host: string): Promise<Uint8Array> {
-  let records: string[];
+  let address: string;
   try {
-    records = await Deno.resolveDns(host, "A");
+    ({ address } = await lookup(host, { family: 4 }));
   } catch (error) {
     throw new StunUrlError(`cannot resolve ${host}: ${error instanceof Error ? error.message : error}`);
   }
-  const ip = records.map(parseIp).find((addr) => addr !== null);
+  const ip = parseIp(address);
   if (!ip) throw new StunUrlError(`no IPv4 address for ${host}`);
   return ip;
 }

@@ -111,6 +111,9 @@ export function createRendezvous(options: RendezvousOptions, log: Logger = new L
         throw new RendezvousError("bad-reply", errorMessage(error));
       }
       const response = await send({ method: "GET", url, hostHeader: url.host }, front, signal);
+      log.debug(
+        `AMP cache rendezvous via ${front?.text ?? url.host}: ${response.status} ${response.statusText}`,
+      );
       checkStatus(response, "AMP cache");
       if (response.headers.has("location")) {
         throw new RendezvousError("http-status", "AMP cache answered with a redirect (Location): no answer");
@@ -125,6 +128,7 @@ export function createRendezvous(options: RendezvousOptions, log: Logger = new L
     }
     const url = new URL("client", broker);
     const response = await send({ method: "POST", url, hostHeader: url.host, body }, front, signal);
+    log.debug(`HTTP rendezvous via ${front?.text ?? url.host}: ${response.status} ${response.statusText}`);
     checkStatus(response, "broker");
     return decodePoll(response.body);
   };
