@@ -9,7 +9,7 @@
  * | key | effect |
  * |---|---|
  * | `url` | broker URL (http or https) |
- * | `front`, `fronts` | front domains, comma-separated, tried in turn; `fronts` wins over `front` (upstream 2.7+) |
+ * | `front`, `fronts` | front domains (`host` or `host:port`), comma-separated, tried in turn; `fronts` wins over `front` (upstream 2.7+) |
  * | `ampcache` | AMP cache URL: AMP rendezvous |
  * | `ice` | ICE servers, comma-separated (`stun:`, `stuns:`, `turn:`, `turns:` URLs) |
  * | `max` | proxies to keep at once, 1–{@link MAX_PROXIES_LIMIT} |
@@ -27,10 +27,13 @@ import type { PtArgs } from "../pt/args.ts";
 
 /** The rendezvous and WebRTC settings one SOCKS connection runs with. */
 export interface ClientTransportOptions {
+  /** The broker's base URL (`url=`, `-url`). */
   brokerUrl: string;
   /** Front domains for domain fronting, tried in turn; empty = no fronting. */
   fronts: string[];
+  /** AMP cache URL (`ampcache=`, `-ampcache`): AMP rendezvous when set. */
   ampCacheUrl?: string;
+  /** ICE server URLs (`ice=`, `-ice`). */
   iceServers: string[];
   /** Proxies to keep at once (≥ 1). */
   max: number;
@@ -40,12 +43,15 @@ export interface ClientTransportOptions {
 
 /** A parameter we recognise but do not act on, and why. */
 export interface UnsupportedBridgeArg {
+  /** The bridge-line key. */
   name: string;
+  /** Why it has no effect, for a log line. */
   why: string;
 }
 
 /** A bridge-line value we cannot use. */
 export class BridgeArgsError extends Error {
+  /** Always `"BridgeArgsError"`. */
   override name = "BridgeArgsError";
 }
 
@@ -147,11 +153,14 @@ function parseHttpUrl(key: string, value: string): string {
   return url.href;
 }
 
-/** A front is a host name (or IP literal) the TLS connection and SNI use. */
+/** A front is a host name (or IP literal), with an optional port, that TCP, TLS and SNI use. */
 function parseFronts(key: string, value: string): string[] {
   const fronts = value.split(",").map((front) => front.trim()).filter((front) => front !== "");
   for (const front of fronts) {
-    if (!/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(front) || front.startsWith(".") || front.length > 253) {
+    if (
+      !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(front) || front.startsWith(".") ||
+      front.length > 253
+    ) {
       throw new BridgeArgsError(`${key}=${value}: ${JSON.stringify(front)} is not a domain name`);
     }
   }
