@@ -15,9 +15,6 @@ const ROOT = new URL("../../", import.meta.url);
  * (the test prints which entries are reachable already).
  */
 const NOT_YET_WIRED = [
-  "lib/client/",
-  "lib/pt/client_env.ts",
-  "lib/pt/socks",
   "lib/turbotunnel/carrier_estimate.ts",
   "lib/turbotunnel/delivery_tracker.ts",
   "lib/turbotunnel/multi",
