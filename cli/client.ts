@@ -7,15 +7,14 @@
  */
 
 import denoJson from "../deno.json" with { type: "json" };
-import { type Client, startClient } from "../lib/client/client.ts";
-import type { ClientTransportOptions } from "../lib/client/bridge_args.ts";
+import { type Client, type ClientConfig, startClient } from "../lib/client/client.ts";
 import { resolveAddr, tcpAddrHost } from "../lib/net/addr.ts";
 import { clientSetup, PtProxyUrlError } from "../lib/pt/client_env.ts";
 import { makeStateDir, PtEnvError } from "../lib/pt/env.ts";
 import { PtMessages, stdoutPtSink } from "../lib/pt/messages.ts";
-import { watchStdinClose } from "../lib/pt/stdin_close.ts";
+import { untilStopped } from "../lib/pt/stdin_close.ts";
 import { errorMessage } from "../lib/util/errors.ts";
-import { flag, parseCommandLine } from "../lib/util/flags.ts";
+import { flag, type FlagValues, parseCommandLine } from "../lib/util/flags.ts";
 import { fileSink, Logger, type LogSink, nullSink, stderrSink } from "../lib/util/log.ts";
 
 const SUMMARY = "Snowflake client pluggable transport, with Turbo Tunnel. Run by tor as a managed proxy " +
@@ -48,6 +47,10 @@ const FLAGS = {
   verbose: flag.bool(false, "log debug lines"),
 };
 
+type ClientFlags = FlagValues<typeof FLAGS>;
+/** What every listener of this process shares: the flags as a client config without the SOCKS address. */
+type CommonConfig = Omit<ClientConfig, "socksHost" | "socksPort"> & { logger: Logger };
+
 export async function main(args: string[]): Promise<number> {
   const flags = parseCommandLine("snowflake client", SUMMARY, FLAGS, args);
   if (typeof flags === "number") return flags;
@@ -59,121 +62,127 @@ export async function main(args: string[]): Promise<number> {
   const managed = v["socks-addr"] === "";
   const env = Deno.env.toObject();
   const pt = new PtMessages(stdoutPtSink);
-
-  // Go's client logs nothing without -log; unmanaged, we log to stderr instead.
-  let sink: LogSink = managed ? nullSink : stderrSink;
-  if (v.log) {
-    let path = v.log;
-    try {
-      if (v["log-to-state-dir"]) path = `${makeStateDir(env)}/${v.log}`;
-      Deno.openSync(path, { append: true, create: true, mode: 0o600 }).close();
-    } catch (error) {
-      console.error(`can't open log file: ${errorMessage(error)}`);
-      return 1;
-    }
-    sink = fileSink(path);
+  const sink = logSink(v, managed, env);
+  if (typeof sink === "string") {
+    console.error(sink);
+    return 1;
   }
   const logger = new Logger(sink, { unsafeLogging: v["unsafe-logging"], verbose: v.verbose });
   logger.info(`snowflake-client ${denoJson.version}`);
+  const common = commonConfig(v, logger, managed, pt);
+  const started = managed ? await startManaged(common, env, pt) : await startUnmanaged(common, v, sink);
+  if (started === undefined) return 1;
+  const reason = await untilStopped(logger, started.exitOnStdinClose);
+  logger.info(`caught signal "${reason}", stopping snowflake`);
+  await started.client.stop();
+  logger.info("snowflake is done.");
+  return 0;
+}
 
-  const fronts = [...splitList(v.fronts), ...(v.front ? [v.front] : [])];
-  const transport: ClientTransportOptions = {
-    brokerUrl: v.url,
-    fronts,
-    ampCacheUrl: v.ampcache || undefined,
-    iceServers: splitList(v.ice),
-    max: v.max,
-  };
-  const common = {
-    transport,
+/** Go's client logs nothing without -log; unmanaged, we log to stderr instead. A string: why not. */
+function logSink(v: ClientFlags, managed: boolean, env: Record<string, string>): LogSink | string {
+  if (!v.log) return managed ? nullSink : stderrSink;
+  let path = v.log;
+  try {
+    if (v["log-to-state-dir"]) path = `${makeStateDir(env)}/${v.log}`;
+    Deno.openSync(path, { append: true, create: true, mode: 0o600 }).close();
+  } catch (error) {
+    return `can't open log file: ${errorMessage(error)}`;
+  }
+  return fileSink(path);
+}
+
+function commonConfig(v: ClientFlags, logger: Logger, managed: boolean, pt: PtMessages): CommonConfig {
+  return {
+    transport: {
+      brokerUrl: v.url,
+      fronts: [...splitList(v.fronts), ...(v.front ? [v.front] : [])],
+      ampCacheUrl: v.ampcache || undefined,
+      iceServers: splitList(v.ice),
+      max: v.max,
+    },
     keepLocalAddresses: v["keep-local-addresses"],
     logger,
     onUnsupported: (name: string, why: string) => {
       if (managed) pt.log("warning", `bridge line parameter ${name}: ${why}`);
     },
   };
+}
 
+/** -socks-addr: one SOCKS5 listener, no tor. undefined: it could not start (logged). */
+async function startUnmanaged(
+  common: CommonConfig,
+  v: ClientFlags,
+  sink: LogSink,
+): Promise<{ client: Client; exitOnStdinClose: boolean } | undefined> {
   let client: Client;
-  let exitOnStdinClose = false;
-  if (!managed) {
-    try {
-      const addr = resolveAddr(v["socks-addr"]);
-      client = await startClient({ ...common, socksHost: tcpAddrHost(addr), socksPort: addr.port });
-    } catch (error) {
-      logger.error(`-socks-addr: ${errorMessage(error)}`);
-      if (sink === nullSink || v.log) console.error(`-socks-addr: ${errorMessage(error)}`);
-      return 1;
-    }
-    console.error(`SOCKS5 listening on ${client.socksAddr.hostname}:${client.socksAddr.port}`);
-  } else {
-    let info;
-    try {
-      info = clientSetup(env, pt);
-    } catch (error) {
-      if (error instanceof PtProxyUrlError) {
-        pt.proxyError(`proxy is not supported (${error.message})`);
-        return 1;
-      }
-      if (!(error instanceof PtEnvError)) throw error;
-      logger.error(`error in setup: ${error.message}`);
-      return 1;
-    }
-    if (info.proxyUrl) {
-      pt.proxyError("proxy is not supported");
-      logger.error("TOR_PT_PROXY is set; snowflake cannot use an upstream proxy");
-      return 1;
-    }
-    pt.statusVersion("snowflake", denoJson.version);
-    exitOnStdinClose = info.exitOnStdinClose;
-    let started: Client | undefined;
-    for (const name of info.methodNames) {
-      if (name !== "snowflake") {
-        pt.cmethodError(name, "no such method");
-        continue;
-      }
-      try {
-        started = await startClient(common);
-        pt.cmethod(name, `127.0.0.1:${started.socksAddr.port}`);
-        logger.info(`started SOCKS listener at port ${started.socksAddr.port}`);
-      } catch (error) {
-        pt.cmethodError(name, errorMessage(error));
-      }
-    }
-    pt.cmethodsDone();
-    if (!started) return 1;
-    client = started;
-    client.events.addEventListener("proxyconnected", () => pt.log("notice", "snowflake proxy connected"));
-    client.events.addEventListener("proxylost", (e) => {
-      pt.log(
-        "notice",
-        `snowflake proxy lost (${e.detail.reason}); ${
-          e.detail.carrying ? "switching to the next one" : "spare"
-        }`,
-      );
-    });
-    client.events.addEventListener("rendezvousfailed", (e) => {
-      pt.log("warning", `rendezvous failed: ${e.detail.error.message}`);
-    });
+  try {
+    const addr = resolveAddr(v["socks-addr"]);
+    client = await startClient({ ...common, socksHost: tcpAddrHost(addr), socksPort: addr.port });
+  } catch (error) {
+    common.logger.error(`-socks-addr: ${errorMessage(error)}`);
+    if (sink === nullSink || v.log) console.error(`-socks-addr: ${errorMessage(error)}`);
+    return undefined;
   }
+  console.error(`SOCKS5 listening on ${client.socksAddr.hostname}:${client.socksAddr.port}`);
+  return { client, exitOnStdinClose: false };
+}
 
-  const stop = Promise.withResolvers<string>();
-  const signals: [Deno.Signal, () => void][] = [
-    ["SIGTERM", () => stop.resolve("SIGTERM")],
-    ["SIGINT", () => stop.resolve("SIGINT")],
-  ];
-  for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
-  if (exitOnStdinClose) {
-    watchStdinClose(() => {
-      logger.info("synthesizing SIGTERM because of stdin close");
-      stop.resolve("SIGTERM");
-    });
+/** Run by tor: PT setup, a CMETHOD per method (only snowflake), tor told of proxies. undefined: none started. */
+async function startManaged(
+  common: CommonConfig,
+  env: Record<string, string>,
+  pt: PtMessages,
+): Promise<{ client: Client; exitOnStdinClose: boolean } | undefined> {
+  const { logger } = common;
+  let info;
+  try {
+    info = clientSetup(env, pt);
+  } catch (error) {
+    if (error instanceof PtProxyUrlError) {
+      pt.proxyError(`proxy is not supported (${error.message})`);
+      return undefined;
+    }
+    if (!(error instanceof PtEnvError)) throw error;
+    logger.error(`error in setup: ${error.message}`);
+    return undefined;
   }
-  const reason = await stop.promise;
-  logger.info(`caught signal "${reason}", stopping snowflake`);
-  for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
-  await client.stop();
-  logger.info("snowflake is done.");
-  return 0;
+  if (info.proxyUrl) {
+    pt.proxyError("proxy is not supported");
+    logger.error("TOR_PT_PROXY is set; snowflake cannot use an upstream proxy");
+    return undefined;
+  }
+  pt.statusVersion("snowflake", denoJson.version);
+  let client: Client | undefined;
+  for (const name of info.methodNames) {
+    if (name !== "snowflake") {
+      pt.cmethodError(name, "no such method");
+      continue;
+    }
+    try {
+      client = await startClient(common);
+      pt.cmethod(name, `127.0.0.1:${client.socksAddr.port}`);
+      logger.info(`started SOCKS listener at port ${client.socksAddr.port}`);
+    } catch (error) {
+      pt.cmethodError(name, errorMessage(error));
+    }
+  }
+  pt.cmethodsDone();
+  if (!client) return undefined;
+  reportToTor(client, pt);
+  return { client, exitOnStdinClose: info.exitOnStdinClose };
+}
+
+/** Proxy changes and rendezvous failures as LOG lines to tor. */
+function reportToTor(client: Client, pt: PtMessages): void {
+  client.events.addEventListener("proxyconnected", () => pt.log("notice", "snowflake proxy connected"));
+  client.events.addEventListener("proxylost", (e) => {
+    const next = e.detail.carrying ? "switching to the next one" : "spare";
+    pt.log("notice", `snowflake proxy lost (${e.detail.reason}); ${next}`);
+  });
+  client.events.addEventListener("rendezvousfailed", (e) => {
+    pt.log("warning", `rendezvous failed: ${e.detail.error.message}`);
+  });
 }
 
 /** A comma-separated flag value as a list, empties dropped. */

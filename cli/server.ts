@@ -12,7 +12,7 @@ import type { OrTarget } from "../lib/pt/dial_or.ts";
 import { PtEnvError } from "../lib/pt/env.ts";
 import { PtMessages, stdoutPtSink } from "../lib/pt/messages.ts";
 import { serverSetup } from "../lib/pt/server_env.ts";
-import { watchStdinClose } from "../lib/pt/stdin_close.ts";
+import { untilStopped } from "../lib/pt/stdin_close.ts";
 import { type CommonServerConfig, launchManagedServers } from "../lib/server/managed.ts";
 import { type SnowflakeServer, startServer } from "../lib/server/server.ts";
 import { resolveTls, TlsConfigError } from "../lib/server/tls_config.ts";
@@ -197,24 +197,6 @@ function startServers(
   const metricsPort = started.servers[0]?.metricsPort;
   if (common.metrics && metricsPort) logger.info(`metrics at port ${metricsPort}`);
   return started;
-}
-
-/** Resolves with the signal's name on SIGTERM or SIGINT (or stdin closing, when tor asks for that). */
-async function untilStopped(logger: Logger, exitOnStdinClose: boolean): Promise<string> {
-  const stop = Promise.withResolvers<string>();
-  const signals = (["SIGTERM", "SIGINT"] as const).map((name) => [name, () => stop.resolve(name)] as const);
-  for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
-  if (exitOnStdinClose) {
-    watchStdinClose(() => {
-      logger.info("synthesizing SIGTERM because of stdin close");
-      stop.resolve("SIGTERM");
-    });
-  }
-  try {
-    return await stop.promise;
-  } finally {
-    for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
-  }
 }
 
 /** Standalone mode: everything tor would give comes from flags. */
