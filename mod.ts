@@ -34,6 +34,13 @@ export {
   type BrokerStats,
   startBroker,
 } from "./lib/broker/broker.ts";
+export {
+  type BrokerEventMap,
+  BrokerEvents,
+  type ClientRepliedDetail,
+  type ProxyPolledDetail,
+  type ProxyRepliedDetail,
+} from "./lib/broker/events.ts";
 export type { ListenAddress } from "./lib/broker/listen_address.ts";
 export type { MatcherOptions } from "./lib/broker/matcher.ts";
 export type { NatPolicy } from "./lib/broker/nat_policy.ts";

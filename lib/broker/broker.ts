@@ -12,6 +12,7 @@
 import { errorMessage } from "../util/errors.ts";
 import { Logger, nullSink } from "../util/log.ts";
 import { BridgeList } from "./bridge_list.ts";
+import { BrokerEvents } from "./events.ts";
 import { GeoipTable } from "./geoip.ts";
 import { brokerHandler } from "./handler.ts";
 import type { ListenAddress } from "./listen_address.ts";
@@ -83,6 +84,8 @@ export interface Broker {
   stop(): Promise<void>;
   /** Resolves when the server has finished, by {@link stop} or otherwise. */
   readonly finished: Promise<void>;
+  /** Each poll's outcome, typed (see {@link BrokerEventMap}). */
+  readonly events: BrokerEvents;
 }
 
 /** Starts a broker; throws {@link BrokerStartError} when part of `config` cannot be set up. */
@@ -105,7 +108,9 @@ export async function startBroker(config: BrokerConfig): Promise<Broker> {
   const metricsFile = config.metricsLogPath ? await openAppend(config.metricsLogPath) : undefined;
 
   const rendezvous = new Rendezvous(config.matching);
+  const events = new BrokerEvents();
   const handler = brokerHandler({
+    events,
     rendezvous,
     bridges,
     metrics,
@@ -157,6 +162,7 @@ export async function startBroker(config: BrokerConfig): Promise<Broker> {
       return finished;
     },
     finished,
+    events,
   };
 }
 

@@ -18,6 +18,7 @@ import { parseSessionDescription } from "../messages/session_description.ts";
 import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { BridgeList } from "./bridge_list.ts";
+import type { BrokerEvents } from "./events.ts";
 import type { BrokerMetrics } from "./metrics.ts";
 import type { Rendezvous } from "./rendezvous.ts";
 
@@ -34,6 +35,7 @@ export interface ClientFlowDeps {
   bridges: BridgeList;
   metrics: BrokerMetrics;
   logger: Logger;
+  events: BrokerEvents;
 }
 
 export async function runClientPoll(
@@ -46,17 +48,20 @@ export async function runClientPoll(
   } catch (error) {
     // The reference passes any string on; a Go 2.5.1 proxy can panic on a malformed one.
     deps.logger.debug(`client poll rejected: ${errorMessage(error)}`);
+    deps.events.emit("clientreplied", { nat: request.nat, outcome: "bad-offer" });
     return { kind: "answer", response: { error: errorMessage(error) }, invalidOffer: true };
   }
   const bridge = deps.bridges.get(request.fingerprint);
   if (bridge === undefined) {
     deps.logger.debug(`client poll for unknown bridge ${request.fingerprint}`);
+    deps.events.emit("clientreplied", { nat: request.nat, outcome: "bridge-not-found" });
     return { kind: "refused", status: 500, reason: "bridge not found" };
   }
   const outcome = await deps.rendezvous.clientOffer(
     { offer: request.offer, nat: request.nat, relayURL: bridge.webSocketAddress },
     signal,
   );
+  deps.events.emit("clientreplied", { nat: request.nat, outcome: outcome.kind });
   switch (outcome.kind) {
     case "answered":
       deps.metrics.clientMatched(request.nat);

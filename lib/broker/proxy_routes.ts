@@ -47,6 +47,7 @@ export function proxyPoll(
   const address = remoteAddress(info);
   if (address !== undefined) metrics.proxySeen(address, poll.type, poll.nat);
   const nat = poll.nat;
+  context.events.emit("proxypolled", { nat, proxyType: poll.type });
   // Chained, not awaited: the held poll keeps only what the reply needs, not this frame and the body.
   return context.rendezvous.proxyPoll(
     { sid: poll.sid, proxyType: poll.type, nat, clients: poll.clients },
@@ -70,6 +71,7 @@ export function proxyAnswer({ logger, rendezvous }: RouteContext, body: Uint8Arr
 
 function proxyPollReply(context: RouteContext, outcome: ProxyPollOutcome, nat: NatType): Response {
   const { metrics } = context;
+  context.events.emit("proxyreplied", { nat, outcome: outcome.kind });
   switch (outcome.kind) {
     case "matched":
       metrics.proxyMatched(nat);

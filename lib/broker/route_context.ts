@@ -8,6 +8,7 @@ import { NameMatcher } from "../messages/name_matcher.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { Logger, nullSink } from "../util/log.ts";
 import { BridgeList } from "./bridge_list.ts";
+import { BrokerEvents } from "./events.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import type { Rendezvous } from "./rendezvous.ts";
 import { READ_LIMIT_BYTES } from "./request_body.ts";
@@ -29,6 +30,8 @@ export interface BrokerDeps {
   readLimit?: number;
   /** For throttling repeated warnings. */
   clock?: Clock;
+  /** Where each poll's outcome is published; default: a new, unread target. */
+  events?: BrokerEvents;
 }
 
 /** What the handler reads from `Deno.serve`'s second argument. */
@@ -48,6 +51,7 @@ export interface RouteContext {
   /** Presumed for proxies without a pattern. */
   legacyPattern: string;
   metricsLogPath: string | undefined;
+  events: BrokerEvents;
   /** Logs `message` unless a warning of this `kind` was logged in the last 10 s. */
   warnThrottled(kind: string, message: string): void;
 }
@@ -79,6 +83,7 @@ export function routeContext(deps: BrokerDeps): RouteContext {
     brokerPattern: new NameMatcher(deps.allowedRelayPattern ?? ""),
     legacyPattern: deps.defaultRelayPattern ?? "",
     metricsLogPath: deps.metricsLogPath,
+    events: deps.events ?? new BrokerEvents(),
     warnThrottled(kind, message) {
       const now = clock.now();
       const last = lastWarning.get(kind);

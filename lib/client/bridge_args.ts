@@ -9,7 +9,7 @@
  * | key | effect |
  * |---|---|
  * | `url` | broker URL (http or https) |
- * | `front`, `fronts` | front domains, comma-separated, tried in turn; `fronts` wins over `front` (upstream 2.7+) |
+ * | `front`, `fronts` | front domains (`host` or `host:port`), comma-separated, tried in turn; `fronts` wins over `front` (upstream 2.7+) |
  * | `ampcache` | AMP cache URL: AMP rendezvous |
  * | `ice` | ICE servers, comma-separated (`stun:`, `stuns:`, `turn:`, `turns:` URLs) |
  * | `max` | proxies to keep at once, 1–{@link MAX_PROXIES_LIMIT} |
@@ -147,11 +147,14 @@ function parseHttpUrl(key: string, value: string): string {
   return url.href;
 }
 
-/** A front is a host name (or IP literal) the TLS connection and SNI use. */
+/** A front is a host name (or IP literal), with an optional port, that TCP, TLS and SNI use. */
 function parseFronts(key: string, value: string): string[] {
   const fronts = value.split(",").map((front) => front.trim()).filter((front) => front !== "");
   for (const front of fronts) {
-    if (!/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(front) || front.startsWith(".") || front.length > 253) {
+    if (
+      !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(front) || front.startsWith(".") ||
+      front.length > 253
+    ) {
       throw new BridgeArgsError(`${key}=${value}: ${JSON.stringify(front)} is not a domain name`);
     }
   }

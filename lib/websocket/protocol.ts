@@ -115,17 +115,22 @@ export class WebSocketProtocol {
 
   /** Queues `payload` as one binary message (a frame of its own). */
   sendMessage(payload: Uint8Array): void {
-    if (this.#closeSent) return;
-    const length = payload.length;
-    const out = new Uint8Array(encodedHeaderLength(length, false) + length);
-    const at = encodeFrameHeader({
-      fin: true,
-      rsv: 0,
-      opcode: OPCODE_BINARY,
-      mask: null,
-      payloadLength: length,
-    }, out);
-    out.set(payload, at);
+    this.sendMessages([payload]);
+  }
+
+  /** Queues each payload as a binary message of its own, all frames in one buffer (one socket write). */
+  sendMessages(payloads: Uint8Array[]): void {
+    if (this.#closeSent || payloads.length === 0) return;
+    let size = 0;
+    for (const payload of payloads) size += encodedHeaderLength(payload.length, false) + payload.length;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const payload of payloads) {
+      const header = { fin: true, rsv: 0, opcode: OPCODE_BINARY, mask: null, payloadLength: payload.length };
+      at = encodeFrameHeader(header, out, at);
+      out.set(payload, at);
+      at += payload.length;
+    }
     this.#transmit.push(out);
   }
 

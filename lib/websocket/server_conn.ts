@@ -48,6 +48,11 @@ export interface ServerWebSocket extends WebSocketConn {
    * connection: the Turbo Tunnel carrier, whose packets are dropped at full queues anyway, uses it.
    */
   setReceiver(receiver: (bytes: Uint8Array) => void): void;
+  /**
+   * Sends each of `messages` as a binary message of its own (none split, none
+   * joined), in one socket write; resolves when the socket has taken them.
+   */
+  writeMessages(messages: Uint8Array[]): Promise<void>;
 }
 
 /** A deadline the owner's sweeper expires (lib/server's DeadlineSweeper has this shape). */
@@ -165,14 +170,18 @@ class ServerWebSocketConn implements ServerWebSocket {
   }
 
   write(data: Uint8Array): Promise<void> {
-    if (this.#ended) return Promise.reject(new ConnClosedError("WebSocket"));
-    if (data.length <= this.#maxOutgoing) this.#protocol.sendMessage(data);
-    else {
-      for (let at = 0; at < data.length; at += this.#maxOutgoing) {
-        this.#protocol.sendMessage(data.subarray(at, at + this.#maxOutgoing));
-      }
+    if (data.length <= this.#maxOutgoing) return this.writeMessages([data]);
+    const pieces: Uint8Array[] = [];
+    for (let at = 0; at < data.length; at += this.#maxOutgoing) {
+      pieces.push(data.subarray(at, at + this.#maxOutgoing));
     }
-    this.#bytesWritten += data.length;
+    return this.writeMessages(pieces);
+  }
+
+  writeMessages(messages: Uint8Array[]): Promise<void> {
+    if (this.#ended) return Promise.reject(new ConnClosedError("WebSocket"));
+    this.#protocol.sendMessages(messages);
+    for (const message of messages) this.#bytesWritten += message.length;
     return this.#flush().then(() => {
       if (this.#socketClosed) throw new ConnClosedError("WebSocket");
     });

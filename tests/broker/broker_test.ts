@@ -17,12 +17,18 @@ Deno.test("startBroker: serves on the chosen port, counts in stats(), stop() end
     assert.equal(broker.tls, false);
     assert.ok(broker.addr.port > 0);
     const url = `http://127.0.0.1:${broker.addr.port}`;
+    const replies: unknown[] = [];
+    broker.events.addEventListener("clientreplied", (e) => replies.push(e.detail));
+    const polled = new Promise((resolve) =>
+      broker.events.addEventListener("proxypolled", (e) => resolve(e.detail))
+    );
     const denied = await fetch(`${url}/client`, {
       method: "POST",
       body: encodeClientPollRequest({ offer: OFFER, nat: "restricted" }),
     });
     assert.equal(await denied.text(), '{"error":"no snowflake proxies currently available"}');
     assert.equal(broker.stats().period.clientDenied, 1);
+    assert.deepEqual(replies, [{ nat: "restricted", outcome: "no-proxy" }]);
 
     // A held proxy poll shows in stats() while it waits; stop() ends it (503, or the connection closed).
     const poll = fetch(`${url}/proxy`, {
@@ -35,9 +41,7 @@ Deno.test("startBroker: serves on the chosen port, counts in stats(), stop() end
         acceptedRelayPattern: "",
       }),
     });
-    for (let i = 0; i < 200 && broker.stats().waitingProxies === 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    assert.deepEqual(await polled, { nat: "unrestricted", proxyType: "standalone" });
     assert.equal(broker.stats().waitingProxies, 1);
     await Promise.all([broker.stop(), poll.then((response) => response.body?.cancel(), () => {})]);
     assert.equal(broker.stats().waitingProxies, 0);

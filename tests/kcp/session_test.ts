@@ -6,9 +6,12 @@ import { receiveMemoryBound } from "../../lib/kcp/receive_buffer.ts";
 import { KcpSession, randomConv } from "../../lib/kcp/session.ts";
 import { memoryPacketPair } from "../support/memory.ts";
 import { ConnClosedError } from "../../lib/net/packet_conn.ts";
-import { concat } from "../../lib/util/bytes.ts";
 import { Prng } from "../util/netem.ts";
 import { packetOf, RecordingPacketConn, sha256 } from "./helpers.ts";
+import { readBytes, writeInPieces } from "../support/byte_io.ts";
+
+/** Pieces up to 2000 or 70 000 bytes: several KCP segments, and more than one window. */
+const KCP_PIECES = { small: 2000, large: 70_000 };
 
 /** Resolves once `condition()` holds, checking every few ms; fails after `limitMs`. */
 async function until(condition: () => boolean, what: string, limitMs = 5000): Promise<void> {
@@ -29,27 +32,6 @@ async function pair(capacity = 4096) {
   return { client, server, listener };
 }
 
-async function readAll(conn: KcpSession, length: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  while (total < length) {
-    const chunk = await conn.read();
-    if (chunk === null) break;
-    parts.push(chunk);
-    total += chunk.length;
-  }
-  return concat(parts);
-}
-
-async function writeAll(conn: KcpSession, data: Uint8Array, seed: number): Promise<void> {
-  const random = new Prng(seed);
-  for (let offset = 0; offset < data.length;) {
-    const size = 1 + random.below(random.next() < 0.3 ? 2000 : 70_000);
-    await conn.write(data.subarray(offset, offset + size));
-    offset += size;
-  }
-}
-
 Deno.test("KcpSession ⇄ KcpListener over memoryPacketPair: 4 MB each way at once, sha256-exact", async () => {
   const { client, server, listener } = await pair();
   assert.equal(server.conv, client.conv);
@@ -57,10 +39,10 @@ Deno.test("KcpSession ⇄ KcpListener over memoryPacketPair: 4 MB each way at on
   const up = random.bytes(4_000_000);
   const down = random.bytes(4_000_000);
   const [gotUp, gotDown] = await Promise.all([
-    readAll(server, up.length),
-    readAll(client, down.length),
-    writeAll(client, up, 1),
-    writeAll(server, down, 2),
+    readBytes(server, up.length),
+    readBytes(client, down.length),
+    writeInPieces(client, up, 1, KCP_PIECES),
+    writeInPieces(server, down, 2, KCP_PIECES),
   ]);
   assert.equal(await sha256(gotUp), await sha256(up));
   assert.equal(await sha256(gotDown), await sha256(down));
@@ -72,7 +54,10 @@ Deno.test("KcpSession ⇄ KcpListener over memoryPacketPair: 4 MB each way at on
 Deno.test("KcpSession over a small, dropping packet queue still delivers exactly (retransmissions)", async () => {
   const { client, server, listener } = await pair(128);
   const data = new Prng(3).bytes(300_000);
-  const [got] = await Promise.all([readAll(server, data.length), writeAll(client, data, 3)]);
+  const [got] = await Promise.all([
+    readBytes(server, data.length),
+    writeInPieces(client, data, 3, KCP_PIECES),
+  ]);
   assert.equal(await sha256(got), await sha256(data));
   client.close();
   listener.close();
@@ -103,7 +88,7 @@ Deno.test("KcpSession: a peer that stops reading holds the writer back; both sid
   assert.ok(client.arq.sendBytes <= budget + chunk.length);
   assert.ok(server.arq.receiveBytes <= receiveMemoryBound(budget, 1376));
   // reading resumes the flow (unsolicited WINS on the window reopening)
-  const got = await readAll(server, stalledAt + 3 * chunk.length);
+  const got = await readBytes(server, stalledAt + 3 * chunk.length);
   assert.ok(got.length >= stalledAt + 3 * chunk.length);
   client.close();
   listener.close();

@@ -16,8 +16,6 @@ const ROOT = new URL("../../", import.meta.url);
  */
 const NOT_YET_WIRED = [
   "lib/client/",
-  "lib/nat/",
-  "lib/net/udp_addr.ts",
   "lib/pt/client_env.ts",
   "lib/pt/socks",
   "lib/turbotunnel/carrier_estimate.ts",

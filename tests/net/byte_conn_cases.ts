@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import type { ByteConn } from "../../lib/net/byte_conn.ts";
 import { ConnClosedError } from "../../lib/net/packet_conn.ts";
-import { concat } from "../../lib/util/bytes.ts";
+import { readBytes, readToEnd, writeInPieces } from "../support/byte_io.ts";
 import { sha256Hex } from "../support/digest.ts";
 import { Prng } from "../support/random.ts";
 
@@ -43,40 +43,6 @@ const BULK_BYTES = 1_000_000;
 const LARGE_WRITE_BYTES = 256 * 1024;
 /** Reads allowed before a read after close must have returned null. */
 const MAX_READS_AFTER_CLOSE = 1000;
-
-/** Reads from `conn` until `length` bytes have come, or the end of stream. */
-async function readBytes(conn: ByteConn, length: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  while (total < length) {
-    const chunk = await conn.read();
-    if (chunk === null) break;
-    parts.push(chunk);
-    total += chunk.length;
-  }
-  return concat(parts);
-}
-
-/** Writes `data` in seeded random pieces, from 1 byte to 64 KiB, awaiting each (back-pressure). */
-async function writeInPieces(conn: ByteConn, data: Uint8Array, seed: number): Promise<void> {
-  const random = new Prng(seed);
-  for (let offset = 0; offset < data.length;) {
-    const size = 1 + random.below(random.next() < 0.3 ? 1500 : 65_536);
-    await conn.write(data.slice(offset, offset + size));
-    offset += size;
-  }
-}
-
-/** Reads until the end of stream; fails if more than `limit` chunks come first. */
-async function readToEnd(conn: ByteConn, limit = MAX_READS_AFTER_CLOSE): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for (let i = 0; i < limit; i++) {
-    const chunk = await conn.read();
-    if (chunk === null) return concat(parts);
-    parts.push(chunk);
-  }
-  assert.fail(`no end of stream after ${limit} reads`);
-}
 
 export function runByteConnCases({ name, makePair, closeReachesPeer = true }: ByteConnCasesOptions): void {
   const test = (title: string, body: (pair: ByteConnPair) => Promise<void>) =>
@@ -124,7 +90,7 @@ export function runByteConnCases({ name, makePair, closeReachesPeer = true }: By
   test("after close: write rejects with ConnClosedError, read ends, close again is harmless", async ({ a }) => {
     a.close();
     await assert.rejects(a.write(new Uint8Array([1])), ConnClosedError);
-    await readToEnd(a);
+    await readToEnd(a, MAX_READS_AFTER_CLOSE);
     a.close();
     assert.equal(await a.read(), null);
   });
@@ -133,6 +99,6 @@ export function runByteConnCases({ name, makePair, closeReachesPeer = true }: By
   test("close ends the peer's stream after the data written before it", async ({ a, b }) => {
     await a.write(new TextEncoder().encode("last words"));
     a.close();
-    assert.equal(new TextDecoder().decode(await readToEnd(b)), "last words");
+    assert.equal(new TextDecoder().decode(await readToEnd(b, MAX_READS_AFTER_CLOSE)), "last words");
   });
 }

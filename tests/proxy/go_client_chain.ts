@@ -36,6 +36,10 @@ export interface Chain {
   dir: string;
   brokerUrl: string;
   serverPort: number;
+  /** The stand-in ORPort the server dials (127.0.0.1 inside the namespace). */
+  orPort: number;
+  /** The bridge line's arguments, as tor passes them in the SOCKS credentials. */
+  ptArgs: string;
   proxy: Proc;
   server: Proc;
   broker: BrokerProcess;
@@ -43,6 +47,8 @@ export interface Chain {
   logs(): string;
   /** One Go client (a fresh process: Go 2.5.1 wants a fresh proxy per SOCKS connection) sends `up` and gets `down`. */
   transfer(up: Uint8Array, down: Uint8Array, deadline: number): Promise<TransferResult>;
+  /** A Go client process and its SOCKS port, once it reported CMETHODS DONE; stop it when done. */
+  startClient(deadline: number): Promise<{ client: Proc; socksPort: number; log: string }>;
   /** Stops everything and removes the namespace and the temporary directory. */
   stop(): Promise<void>;
 }
@@ -121,42 +127,52 @@ export async function startChain(
       ]);
     procs.push(proxy);
     const chainBroker = broker;
+    const ptArgs = `url=${brokerUrl};fingerprint=${TEST_BRIDGE_FINGERPRINT};ice=${CHAIN_STUN}`;
+    const startClient = async (deadline: number) => {
+      const tag = crypto.randomUUID().slice(0, 8);
+      const log = `${dir}/client-${tag}.log`;
+      const client = spawnIn(netns, "snowflake-client", ["-keep-local-addresses", "-log", log], {
+        TOR_PT_MANAGED_TRANSPORT_VER: "1",
+        TOR_PT_CLIENT_TRANSPORTS: "snowflake",
+        TOR_PT_STATE_LOCATION: `${dir}/client-state-${tag}`,
+        TOR_PT_EXIT_ON_STDIN_CLOSE: "1",
+      });
+      procs.push(client);
+      try {
+        await client.waitFor(/^CMETHODS DONE$/m, deadline);
+        const cmethod = /^CMETHOD snowflake socks5 127\.0\.0\.1:(\d+)$/m.exec(client.out());
+        if (!cmethod) throw new Error(`no CMETHOD line:\n${client.out()}`);
+        return { client, socksPort: Number(cmethod[1]), log };
+      } catch (error) {
+        await client.stop();
+        throw error;
+      }
+    };
     return {
       netns,
       dir,
       brokerUrl,
       serverPort,
+      orPort,
+      ptArgs,
       proxy,
       server,
       broker: chainBroker,
       logs,
       stop,
+      startClient,
       async transfer(up, down, deadline) {
         const tag = crypto.randomUUID().slice(0, 8);
         await Deno.writeFile(`${dir}/up-${tag}.bin`, up);
         await Deno.writeFile(`${dir}/down-${tag}.bin`, down);
-        const client = spawnIn(netns, "snowflake-client", [
-          "-keep-local-addresses",
-          "-log",
-          `${dir}/client-${tag}.log`,
-        ], {
-          TOR_PT_MANAGED_TRANSPORT_VER: "1",
-          TOR_PT_CLIENT_TRANSPORTS: "snowflake",
-          TOR_PT_STATE_LOCATION: `${dir}/client-state-${tag}`,
-          TOR_PT_EXIT_ON_STDIN_CLOSE: "1",
-        });
+        const { client, socksPort, log } = await startClient(deadline);
         try {
-          await client.waitFor(/^CMETHODS DONE$/m, deadline);
-          const cmethod = /^CMETHOD snowflake socks5 127\.0\.0\.1:(\d+)$/m.exec(client.out());
-          if (!cmethod) throw new Error(`no CMETHOD line:\n${client.out()}`);
-          // The bridge line's arguments, as tor passes them in the SOCKS credentials.
-          const ptArgs = `url=${brokerUrl};fingerprint=${TEST_BRIDGE_FINGERPRINT};ice=${CHAIN_STUN}`;
           const ends = spawnIn(netns, Deno.execPath(), [
             "run",
             "-A",
             `${REPO}tests/e2e/fixtures/chain_ends.ts`,
             String(orPort),
-            cmethod[1],
+            String(socksPort),
             ptArgs,
             `${dir}/up-${tag}.bin`,
             `${dir}/down-${tag}.bin`,
@@ -166,8 +182,7 @@ export async function startChain(
             const line = await ends.waitFor(/^\{.*\}$/m, deadline + 5_000);
             const result = JSON.parse(line[0]) as TransferResult;
             if (result.error) {
-              const clientLog = await Deno.readTextFile(`${dir}/client-${tag}.log`).catch(() => "");
-              result.error += `\nclient log:\n${clientLog}`;
+              result.error += `\nclient log:\n${await Deno.readTextFile(log).catch(() => "")}`;
             }
             return result;
           } finally {
@@ -175,6 +190,8 @@ export async function startChain(
           }
         } finally {
           await client.stop();
+          await Deno.remove(`${dir}/up-${tag}.bin`);
+          await Deno.remove(`${dir}/down-${tag}.bin`);
         }
       },
     };

@@ -62,6 +62,14 @@ Deno.test("protocol: server messages are single unmasked binary frames; nothing 
   assert.deepEqual(drain(p).sent, [encodeFrame(2, text("abc")), encodeFrame(8, encodeClosePayload(1000))]);
 });
 
+Deno.test("protocol: several messages in one buffer, each its own frame", () => {
+  const p = new WebSocketProtocol();
+  p.sendMessages([text("a"), new Uint8Array(300), text("bc")]);
+  assert.deepEqual(drain(p).sent, [
+    concat([encodeFrame(2, text("a")), encodeFrame(2, new Uint8Array(300)), encodeFrame(2, text("bc"))]),
+  ]);
+});
+
 Deno.test("protocol: each breach of RFC 6455 closes with its code and ends input", () => {
   const cases: [string, Uint8Array, number, WebSocketProtocol?][] = [
     ["unmasked client frame", encodeFrame(2, text("x")), 1002],

@@ -34,6 +34,8 @@ import { type Preamble, PreambleReader } from "./preamble.ts";
 export const CARRIER_MAX_PACKET_SIZE = 1500;
 /** Time a new WebSocket has to send its 8- or 16-byte preamble (ours; Go waits forever). Spare proxies idle ≤ 20 s. */
 export const PREAMBLE_TIMEOUT_MS = 30_000;
+/** Bytes of messages sent to a client in one socket write at most: a whole KCP burst waits in as few writes as it can. */
+export const DOWNSTREAM_WRITE_BYTES = 256 * 1024;
 /** A Turbo Tunnel WebSocket that brings no bytes for this long is closed (client keepalives come every 10 s). */
 export const CARRIER_IDLE_TIMEOUT_MS = 60_000;
 
@@ -201,7 +203,15 @@ function sendDownstream(
       const queue = backend.outgoingQueue(clientId); // refreshes the client's LastSeen, as Go does per packet
       queue.shift(signal).then((first) => {
         if (first === null) return done();
-        conn.write(takeBatch(first, queue)).then(next, () => done());
+        // What is queued now goes in one socket write: messages of ≤ 16 KiB, up to DOWNSTREAM_WRITE_BYTES.
+        const messages = [takeBatch(first, queue)];
+        let bytes = messages[0].length;
+        for (let packet = queue.tryShift(); packet !== undefined; packet = queue.tryShift()) {
+          messages.push(takeBatch(packet, queue));
+          bytes += messages[messages.length - 1].length;
+          if (bytes >= DOWNSTREAM_WRITE_BYTES) break;
+        }
+        conn.writeMessages(messages).then(next, () => done());
       }, () => done());
     };
     next();
