@@ -22,6 +22,7 @@ import { startBroker } from "../tests/broker/broker_process.ts";
 import { startFileServer } from "../tests/support/file_server.ts";
 import { type Proc, spawnProcess } from "../tests/support/process.ts";
 import { socksFetch } from "../tests/support/socks_fetch.ts";
+import { startOurServer } from "../tests/support/peers.ts";
 import { startStunServer } from "../tests/support/stun_server.ts";
 import { startTorNetwork, type TorNetwork, writeWrapper } from "../tests/support/tor_network.ts";
 import { errorMessage } from "../lib/util/errors.ts";
@@ -111,17 +112,7 @@ async function main(): Promise<boolean> {
       fingerprint = network.bridgeFingerprint;
       say(`private Tor network: a directory authority, two exits, a bridge running our server on ${relay}`);
     } else {
-      const server = spawnProcess(Deno.execPath(), [
-        "run",
-        "-A",
-        `${REPO}cli/main.ts`,
-        "server",
-        "-disable-tls",
-        "-listen",
-        "127.0.0.1:0",
-        "-orport",
-        `127.0.0.1:${web.port}`,
-      ]);
+      const server = startOurServer("127.0.0.1:0", web.port);
       procs.push(server);
       const port = (await server.waitFor(/listening on port (\d+)/, Date.now() + 30_000))[1];
       relay = `ws://127.0.0.1:${port}/`;

@@ -94,3 +94,18 @@ export function availableImpls(): { clients: Impl[]; proxies: Impl[] } {
     proxies: has("proxy") ? ["go", "ours"] : ["go"],
   };
 }
+
+/** Our server, standalone with plain ws:// on `listen` (IP:port, port 0 = any), in front of a plain ORPort. */
+export function startOurServer(listen: string, orPort: number, options: { netns?: string } = {}): Proc {
+  return spawnProcess(Deno.execPath(), [
+    "run",
+    "-A",
+    `${REPO}cli/main.ts`,
+    "server",
+    "-disable-tls",
+    "-listen",
+    listen,
+    "-orport",
+    `127.0.0.1:${orPort}`,
+  ], options);
+}
