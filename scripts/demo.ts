@@ -76,6 +76,10 @@ function freePortRun(count: number): number {
   throw new Error("no run of free ports on 127.0.0.1");
 }
 
+/** Ctrl-C ends the download; the demo then stops what it started as on any other ending. */
+const interrupted = new AbortController();
+Deno.addSignalListener("SIGINT", () => interrupted.abort());
+
 async function main(): Promise<boolean> {
   const { sizeMb, withTor } = parseArgs(Deno.args);
   const size = Math.round(sizeMb * 1e6);
@@ -225,7 +229,10 @@ async function main(): Promise<boolean> {
       url: `http://127.0.0.1:${web.port}/file.bin`,
       onProgress: progress,
       progressMs: 100,
-      signal: AbortSignal.timeout(Number(Deno.env.get("SNOWFLAKE_DEMO_TIMEOUT_MS") ?? 300_000)),
+      signal: AbortSignal.any([
+        interrupted.signal,
+        AbortSignal.timeout(Number(Deno.env.get("SNOWFLAKE_DEMO_TIMEOUT_MS") ?? 300_000)),
+      ]),
     });
     if (isTty) console.log("");
     const intact = result.bytes === size && result.sha256 === expected;
