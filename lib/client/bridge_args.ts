@@ -27,10 +27,13 @@ import type { PtArgs } from "../pt/args.ts";
 
 /** The rendezvous and WebRTC settings one SOCKS connection runs with. */
 export interface ClientTransportOptions {
+  /** The broker's base URL (`url=`, `-url`). */
   brokerUrl: string;
   /** Front domains for domain fronting, tried in turn; empty = no fronting. */
   fronts: string[];
+  /** AMP cache URL (`ampcache=`, `-ampcache`): AMP rendezvous when set. */
   ampCacheUrl?: string;
+  /** ICE server URLs (`ice=`, `-ice`). */
   iceServers: string[];
   /** Proxies to keep at once (≥ 1). */
   max: number;
@@ -40,12 +43,15 @@ export interface ClientTransportOptions {
 
 /** A parameter we recognise but do not act on, and why. */
 export interface UnsupportedBridgeArg {
+  /** The bridge-line key. */
   name: string;
+  /** Why it has no effect, for a log line. */
   why: string;
 }
 
 /** A bridge-line value we cannot use. */
 export class BridgeArgsError extends Error {
+  /** Always `"BridgeArgsError"`. */
   override name = "BridgeArgsError";
 }
 

@@ -7,6 +7,7 @@
  */
 
 import { errorMessage } from "../util/errors.ts";
+import { lookup } from "node:dns/promises";
 import { formatIp, parseIp, parsePort, type TcpAddr } from "../net/addr.ts";
 import { NAT_UNKNOWN, type NatType } from "../messages/nat.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
@@ -20,11 +21,13 @@ export const DEFAULT_NAT_DISCOVERY_TIMEOUT_MS = 15_000;
 /** Datagrams larger than this are not STUN answers we asked for. */
 const RECEIVE_LIMIT_BYTES = 1500;
 
+/** Options of {@link discoverNatType}. */
 export interface DiscoverNatTypeOptions {
   /** `stun:host:port` or `stun:host` (RFC 7064); other schemes give `unknown`. */
   stunUrl: string;
   /** Bound on the whole test. Default {@link DEFAULT_NAT_DISCOVERY_TIMEOUT_MS}. */
   timeoutMs?: number;
+  /** Ends the test early with `unknown`. */
   signal?: AbortSignal;
   /** Also test filtering (see `discovery.ts`). Default false, as the Go client. */
   testFiltering?: boolean;
@@ -32,11 +35,13 @@ export interface DiscoverNatTypeOptions {
   transactionTimeoutMs?: number;
   /** Receives the detailed result (mapping, filtering, why unknown), e.g. for a log line. */
   onResult?: (result: NatDiscoveryResult) => void;
+  /** Time source for the machine (default: the system clock). */
   clock?: Clock;
 }
 
 /** A `stun:` URL that cannot be used. */
 export class StunUrlError extends Error {
+  /** Always `"StunUrlError"`. */
   override name = "StunUrlError";
 }
 
@@ -109,14 +114,15 @@ export async function discoverNatBehavior(options: DiscoverNatTypeOptions): Prom
   }
 }
 
+/** The host's first IPv4 address, by the system resolver (hosts file first), as Go's "udp4" resolution. */
 async function resolveIpv4(host: string): Promise<Uint8Array> {
-  let records: string[];
+  let address: string;
   try {
-    records = await Deno.resolveDns(host, "A");
+    ({ address } = await lookup(host, { family: 4 }));
   } catch (error) {
     throw new StunUrlError(`cannot resolve ${host}: ${error instanceof Error ? error.message : error}`);
   }
-  const ip = records.map(parseIp).find((addr) => addr !== null);
+  const ip = parseIp(address);
   if (!ip) throw new StunUrlError(`no IPv4 address for ${host}`);
   return ip;
 }

@@ -61,25 +61,35 @@ export const DEFAULT_RTO_MS = 500;
 /** How long one request waits for its answer, retransmissions included. */
 export const DEFAULT_TRANSACTION_TIMEOUT_MS = 5_000;
 
+/** How the NAT maps us (RFC 5780 §4.3): the same public address towards every server address, or not. */
 export type MappingBehavior = "endpoint-independent" | "endpoint-dependent" | "unknown";
+/** Whether answers from another port of the server reach us (RFC 5780 §4.4); `untested` unless asked. */
 export type FilteringBehavior = "port-independent" | "port-dependent" | "untested" | "unknown";
 
+/** What the test found. */
 export interface NatDiscoveryResult {
+  /** Snowflake's verdict. */
   natType: NatType;
+  /** The mapping seen (`unknown` if the test ended early). */
   mapping: MappingBehavior;
+  /** The filtering seen. */
   filtering: FilteringBehavior;
   /** Why the result is `unknown`, in words for a log line. */
   reason?: string;
 }
 
+/** The machine's one event: the result. */
 export type NatDiscoveryEvent = { type: "done"; result: NatDiscoveryResult };
 
+/** Options of {@link NatDiscovery}. */
 export interface NatDiscoveryOptions {
   /** The STUN server's primary address. */
   server: TcpAddr;
   /** Also test filtering (port-dependent filtering then makes the NAT restricted). Default false. */
   testFiltering?: boolean;
+  /** First retransmission timeout, doubling after each send (default {@link DEFAULT_RTO_MS}). */
   rtoMs?: number;
+  /** How long one request waits, retransmissions included (default {@link DEFAULT_TRANSACTION_TIMEOUT_MS}). */
   transactionTimeoutMs?: number;
   /** Gives up with `unknown` this long after start. Default: no overall limit beyond the transactions'. */
   timeoutMs?: number;
@@ -100,11 +110,13 @@ interface Transaction {
 
 /** One datagram to send. */
 export interface StunTransmit {
+  /** The encoded Binding Request. */
   packet: Uint8Array;
   /** `host:port`, `[v6]:port` for IPv6. */
   to: string;
 }
 
+/** The RFC 5780 test as a sans-I/O machine (see the module doc). */
 export class NatDiscovery {
   readonly #options: Required<Omit<NatDiscoveryOptions, "timeoutMs">> & { timeoutMs?: number };
   #phase: Phase | "idle" = "idle";
@@ -115,6 +127,7 @@ export class NatDiscovery {
   #mapped1 = "";
   #mapping: MappingBehavior = "unknown";
 
+  /** A machine for one test; call {@link NatDiscovery.start} to send the first request. */
   constructor(options: NatDiscoveryOptions) {
     this.#options = {
       testFiltering: false,
@@ -187,10 +200,12 @@ export class NatDiscovery {
     }
   }
 
+  /** The next datagram to send, or null. */
   pollTransmit(): StunTransmit | null {
     return this.#transmits.shift() ?? null;
   }
 
+  /** The result once decided, or null. */
   pollEvent(): NatDiscoveryEvent | null {
     return this.#events.shift() ?? null;
   }

@@ -25,6 +25,7 @@ export interface SocksRequest {
   args: PtArgs;
   /** The raw RFC 1929 fields, for logging; empty without authentication. */
   username: string;
+  /** The raw RFC 1929 password (empty for tor's NUL placeholder). */
   password: string;
   /** Sends "succeeded" (BND 0.0.0.0:0); the connection then carries the tunnelled bytes. */
   grant(): Promise<void>;
@@ -32,6 +33,7 @@ export interface SocksRequest {
   reject(reply: SocksReply): Promise<void>;
 }
 
+/** Options of {@link acceptSocks}. */
 export interface AcceptSocksOptions {
   /** Bound on the handshake. Default {@link SOCKS_REQUEST_TIMEOUT_MS}. */
   timeoutMs?: number;

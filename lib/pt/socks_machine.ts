@@ -53,7 +53,9 @@ export type SocksReply = typeof SocksReply[keyof typeof SocksReply];
 
 /** Malformed or unsupported SOCKS input; `reply` is the code sent back, if any. */
 export class SocksError extends Error {
+  /** Always `"SocksError"`. */
   override name = "SocksError";
+  /** `reply`: the code sent to the client, when the protocol had one for this fault. */
   constructor(message: string, readonly reply?: SocksReply) {
     super(message);
   }
@@ -63,12 +65,15 @@ export class SocksError extends Error {
 export interface SocksRequestFields {
   /** `host:port`, `[v6]:port`, as goptlib formats it. */
   target: string;
+  /** The RFC 1929 username (empty without authentication). */
   username: string;
   /** Empty when the client sent tor's single-NUL placeholder. */
   password: string;
+  /** The PT arguments: username and password joined, parsed as client parameters. */
   args: PtArgs;
 }
 
+/** The machine's one event: a complete request, or why the handshake failed. */
 export type SocksEvent =
   | { type: "request"; request: SocksRequestFields }
   | { type: "error"; error: SocksError };
@@ -80,6 +85,7 @@ export function encodeSocksReply(code: SocksReply): Uint8Array {
 
 type Phase = "methods" | "auth" | "request" | "done" | "failed";
 
+/** The server side of the SOCKS5 handshake as a sans-I/O machine (see the module doc). */
 export class SocksServerMachine {
   #phase: Phase = "methods";
   #input = new Uint8Array(0);
@@ -94,6 +100,7 @@ export class SocksServerMachine {
     return this.#phase === "done" || this.#phase === "failed";
   }
 
+  /** Bytes from the client. */
   handleInput(bytes: Uint8Array): void {
     if (this.finished) return;
     const joined = new Uint8Array(this.#input.length + bytes.length);
@@ -121,10 +128,12 @@ export class SocksServerMachine {
     if (!this.finished) this.#fail(new SocksError("EOF before a complete SOCKS request"));
   }
 
+  /** The next bytes to send to the client, or null. */
   pollTransmit(): Uint8Array | null {
     return this.#transmit.shift() ?? null;
   }
 
+  /** The request or the error once there, or null. */
   pollEvent(): SocksEvent | null {
     return this.#events.shift() ?? null;
   }

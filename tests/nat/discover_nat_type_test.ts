@@ -18,9 +18,15 @@ async function withServer<T>(options: StunServerOptions, body: (url: string) => 
   }
 }
 
-Deno.test("discoverNatType: endpoint-independent mapping is unrestricted", async () => {
+Deno.test("discoverNatType: endpoint-independent mapping is unrestricted (also with a host name)", async () => {
   const natType = await withServer({}, (stunUrl) => discoverNatType({ stunUrl }));
   assert.equal(natType, "unrestricted");
+  // "localhost" comes from the hosts file, as Go's resolver would find it
+  const byName = await withServer(
+    {},
+    (stunUrl) => discoverNatType({ stunUrl: stunUrl.replace("127.0.0.1", "localhost") }),
+  );
+  assert.equal(byName, "unrestricted");
 });
 
 Deno.test("discoverNatType: address-dependent mapping is restricted", async () => {
@@ -91,4 +97,35 @@ Deno.test("parseStunUrl: RFC 7064 forms", () => {
   for (const bad of ["stuns:a:1", "turn:a:1", "stun:a:b", "stun:2001:db8::1", "stun:[::1", "stun::1"]) {
     assert.throws(() => parseStunUrl(bad), StunUrlError, bad);
   }
+});
+
+Deno.test("the test STUN server as a subprocess: prints its URL, serves, exits when its stdin closes", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../support/stun_server.ts", import.meta.url).pathname,
+      "--mapping",
+      "address-dependent",
+      "--until-stdin-closes",
+    ],
+    cwd: new URL("../../", import.meta.url).pathname, // deno.json there turns on the unstable "net" feature
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  const stunUrl = out.trim();
+  assert.match(stunUrl, /^stun:127\.0\.0\.1:\d+$/);
+  assert.equal(await discoverNatType({ stunUrl }), "restricted");
+  await child.stdin.close();
+  assert.equal((await child.status).code, 0);
+  reader.releaseLock();
+  await child.stdout.cancel().catch(() => {});
 });

@@ -21,8 +21,9 @@
  * In-process: `const stun = await startStunServer({ mapping: "address-dependent" })`,
  * then `stun.url`. As a subprocess (inside a namespace):
  * `deno run -A tests/support/stun_server.ts --hostnames 192.0.2.1,192.0.2.3 [--ports 3478,3479]
- * [--mapping …] [--filtering …] [--mode …]` prints the `stun:` URL on one line and serves until
- * stdin closes or SIGTERM.
+ * [--mapping …] [--filtering …] [--mode …] [--until-stdin-closes]` prints the `stun:` URL on one line
+ * and serves until SIGTERM or SIGINT (or, with `--until-stdin-closes`, until its stdin closes: a parent
+ * that dies takes it along).
  */
 
 import { formatTcpAddr, parseIp, type TcpAddr } from "../../lib/net/addr.ts";
@@ -222,8 +223,14 @@ function bindSockets(hostnames: [string, string], ports?: [number, number]): Den
 
 async function main(args: string[]): Promise<number> {
   const options: StunServerOptions = {};
+  let untilStdinCloses = false;
   for (let k = 0; k < args.length; k += 2) {
     const [flag, value] = [args[k].replace(/^--?/, ""), args[k + 1]];
+    if (flag === "until-stdin-closes") {
+      untilStdinCloses = true;
+      k--;
+      continue;
+    }
     if (value === undefined) throw new Error(`flag ${args[k]} needs a value`);
     if (flag === "hostnames") options.hostnames = value.split(",") as [string, string];
     else if (flag === "ports") options.ports = value.split(",").map(Number) as [number, number];
@@ -236,10 +243,13 @@ async function main(args: string[]): Promise<number> {
   console.log(server.url);
   const stop = Promise.withResolvers<void>();
   Deno.addSignalListener("SIGTERM", () => stop.resolve());
-  (async () => {
-    for await (const _ of Deno.stdin.readable) { /* until EOF */ }
-    stop.resolve();
-  })();
+  Deno.addSignalListener("SIGINT", () => stop.resolve());
+  if (untilStdinCloses) {
+    (async () => {
+      for await (const _ of Deno.stdin.readable) { /* until EOF */ }
+      stop.resolve();
+    })();
+  }
   await stop.promise;
   server.close();
   return 0;

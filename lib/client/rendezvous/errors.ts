@@ -9,8 +9,11 @@
  */
 export type RendezvousErrorKind = "no-proxies" | "timed-out" | "bad-reply" | "http-status" | "network";
 
+/** A rendezvous that gave no answer; `kind` says why. */
 export class RendezvousError extends Error {
+  /** Always `"RendezvousError"`. */
   override name = "RendezvousError";
+  /** `kind` as above; `message` for the log. */
   constructor(
     readonly kind: RendezvousErrorKind,
     message: string,

@@ -46,11 +46,15 @@ export const DEFAULT_RENDEZVOUS_TIMEOUT_MS = 15_000;
 /** Go's default TLS handshake timeout, here for TCP connect and TLS together. */
 export const RENDEZVOUS_CONNECT_TIMEOUT_MS = 10_000;
 
+/** What {@link createRendezvous} needs: the rendezvous part of the client's transport options, and test hooks. */
 export interface RendezvousOptions {
+  /** The broker's base URL; `client` and `amp/client/…` are resolved against it. */
   brokerUrl: string;
   /** Front domains (`host` or `host:port`), tried in turn; empty = no fronting. */
   fronts: string[];
+  /** AMP cache URL: AMP rendezvous when set. */
   ampCacheUrl?: string;
+  /** Bridge fingerprint for the client poll (the broker assumes the default bridge without one). */
   fingerprint?: string;
   /** Bound on waiting for each reply. Default {@link DEFAULT_RENDEZVOUS_TIMEOUT_MS}. */
   timeoutMs?: number;
@@ -60,7 +64,9 @@ export interface RendezvousOptions {
   dial?: Dial;
 }
 
+/** A way to reach the broker, made by {@link createRendezvous}. */
 export interface Rendezvous {
+  /** Which of the three methods the options selected. */
   readonly method: "https" | "domain-fronting" | "ampcache";
   /** Sends the offer (SDP as JSON text) and resolves to the proxy's answer (SDP as JSON text). */
   exchange(offer: string, natType: NatType, signal?: AbortSignal): Promise<string>;
@@ -105,6 +111,9 @@ export function createRendezvous(options: RendezvousOptions, log: Logger = new L
         throw new RendezvousError("bad-reply", errorMessage(error));
       }
       const response = await send({ method: "GET", url, hostHeader: url.host }, front, signal);
+      log.debug(
+        `AMP cache rendezvous via ${front?.text ?? url.host}: ${response.status} ${response.statusText}`,
+      );
       checkStatus(response, "AMP cache");
       if (response.headers.has("location")) {
         throw new RendezvousError("http-status", "AMP cache answered with a redirect (Location): no answer");
@@ -119,6 +128,7 @@ export function createRendezvous(options: RendezvousOptions, log: Logger = new L
     }
     const url = new URL("client", broker);
     const response = await send({ method: "POST", url, hostHeader: url.host, body }, front, signal);
+    log.debug(`HTTP rendezvous via ${front?.text ?? url.host}: ${response.status} ${response.statusText}`);
     checkStatus(response, "broker");
     return decodePoll(response.body);
   };
