@@ -22,7 +22,7 @@
 
 import { startNetnsBroker, TEST_BRIDGE_FINGERPRINT as FINGERPRINT } from "../broker/broker_process.ts";
 import { type Proc, spawnProcess } from "./process.ts";
-import { bytesRead, cpuSeconds, type Impl, proxyCommand, startOurServer } from "./peers.ts";
+import { cpuSeconds, type Impl, proxyCommand, readMeter, startOurServer } from "./peers.ts";
 import { createNetns, deleteNetns } from "../util/netns.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -246,11 +246,11 @@ async function runCell(options: CellOptions): Promise<CellResult> {
     if (!result.up.intact) throw new Error(`upload not intact: ${JSON.stringify(result.up)}`);
     if (options.killDown > 0) {
       let killed = false;
+      const meter = await readMeter([...proxies]);
       result.kill = await phase(orSide, () => socks!, options.killDown, async (got) => {
         if (killed || got < options.killDown / 4) return;
         killed = true;
-        const reads = await Promise.all(proxies.map((p) => bytesRead(p.pid)));
-        const busy = proxies[reads.indexOf(Math.max(...reads))];
+        const busy = await meter.busiest();
         deadProxyCpu += cpuSeconds(busy.pid);
         busy.kill("SIGKILL");
         proxies.splice(proxies.indexOf(busy), 1);
