@@ -8,7 +8,9 @@
  * long connection however many proxies come and go.
  *
  * ```ts
- * const client = await startClient({ transport: { brokerUrl, fronts: [], iceServers, max: 1 } });
+ * const client = await startClient({
+ *   transport: { brokerUrl: "http://127.0.0.1:8080/", fronts: [], iceServers: [], max: 1 },
+ * });
  * client.events.addEventListener("proxylost", (e) => console.log(e.detail.reason));
  * // ... tor (or anything) speaks SOCKS5 to client.socksAddr ...
  * await client.stop();
