@@ -60,6 +60,22 @@ export type { ResolveHost } from "./lib/proxy/relay_url.ts";
 export type { PeerConnectionFactory, ProxyPeerConnection, WebSocketFactory } from "./lib/proxy/runtime.ts";
 export type { NatType } from "./lib/messages/nat.ts";
 export { type ProxyHandle, type ProxyStats, startProxy } from "./lib/proxy/proxy.ts";
+export { type Client, type ClientConfig, type ClientStats, startClient } from "./lib/client/client.ts";
+export type { ClientTransportOptions } from "./lib/client/bridge_args.ts";
+export {
+  type CarrierUpDetail,
+  type ClientEventMap,
+  ClientEvents,
+  type ClientSessionClosedDetail,
+  type ClientSessionOpenedDetail,
+  type ProxyConnectedDetail,
+  type ProxyLostDetail,
+  type ProxyLostReason,
+  type RendezvousFailedDetail,
+  type SocksRejectedDetail,
+} from "./lib/client/events.ts";
+export type { LivenessConfig } from "./lib/client/liveness.ts";
+export type { Dial } from "./lib/client/rendezvous/http1_round_trip.ts";
 export { type ServerConfig, type SnowflakeServer, startServer } from "./lib/server/server.ts";
 export {
   type CarrierClosedDetail,

@@ -18,6 +18,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: "rendezvous between clients and proxies",
     load: async () => (await import("./broker.ts")).main,
   },
+  client: {
+    summary: "Tor PT client: SOCKS5, rendezvous, WebRTC to proxies, one Turbo Tunnel session across them",
+    load: async () => (await import("./client.ts")).main,
+  },
   proxy: {
     summary: "volunteer proxy: polls the broker, relays clients' WebRTC data channels to the bridge",
     load: async () => (await import("./proxy.ts")).main,

@@ -1,9 +1,10 @@
 /**
  * A carrier: one proxy's data channel as a {@link PacketConn} for the
  * session's KCP (SNOWFLAKE-PROTOCOL.md §3.3, §3.7). It first sends the Turbo
- * Tunnel token and the session's ClientID (one 16-byte message), then each
- * packet as one encapsulated data chunk (one message of ≤ 1403 bytes, well
- * under the 16 KiB a browser proxy forwards).
+ * Tunnel token and the session's ClientID (one 16-byte message), then the
+ * packets as encapsulated data chunks; the packets queued at once (a KCP
+ * burst) share a message of at most 16 KiB, what a browser proxy forwards as
+ * one WebSocket message (Go sends one message per packet).
  *
  * It ends, and `readFrom` returns null so that the redial moves on, when the
  * proxy does ({@link ProxyPeer}: channel closed, ICE disconnected or failed),
@@ -14,6 +15,7 @@
  * multiplexer can weigh carriers against each other.
  */
 
+import { EncapsulationError } from "../encapsulation/error.ts";
 import { type EncapsulationPacketConn, encapsulationPacketConn } from "../encapsulation/packet_conn.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "../net/packet_conn.ts";
 import type { ClientId } from "../turbotunnel/client_id.ts";
@@ -25,6 +27,8 @@ import type { ProxyPeer } from "./proxy_peer.ts";
 
 /** Largest packet accepted from the bridge: KCP's MTU ceiling (kcp-go mtuLimit). */
 const MAX_PACKET_SIZE = 1500;
+/** Largest data-channel message we send: what a browser proxy forwards as one WebSocket message. */
+const MESSAGE_BYTES = 16 * 1024;
 /** Packets that may wait for the data channel (see ENCAPSULATION_SEND_QUEUE_SIZE); more are dropped, as UDP. */
 const SEND_QUEUE_SIZE = 2048;
 
@@ -42,7 +46,6 @@ export class ProxyCarrier implements PacketConn {
   readonly #clock: Clock;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
-  #badInput = false;
 
   /** Sends the preamble on `peer` and starts carrying; `peer` is owned by the carrier afterwards. */
   static async open(
@@ -61,21 +64,23 @@ export class ProxyCarrier implements PacketConn {
     this.peer = peer;
     this.#clock = options.clock ?? systemClock;
     this.#liveness = new CarrierLiveness(this.#clock.now(), options.liveness);
-    this.#packets = encapsulationPacketConn(peer.conn, peer.id, {
+    // The encapsulation gets the channel without its close: the carrier says why the channel ends.
+    const channel = {
+      read: () => peer.conn.read(),
+      write: (data: Uint8Array) => peer.conn.write(data),
+      close() {},
+    };
+    this.#packets = encapsulationPacketConn(channel, peer.id, {
       maxPacketSize: MAX_PACKET_SIZE,
       sendQueueSize: SEND_QUEUE_SIZE,
-      onError: () => {
-        // Malformed input ends the encapsulation; a write error is the channel's own end.
-        if (peer.conn.closeReason === null) {
-          this.#badInput = true;
-          peer.close("bad-input");
-        }
-      },
+      coalesceBytes: MESSAGE_BYTES,
+      // Malformed input from the proxy; a failed write is the channel's own end, already with its reason.
+      onError: (error) => peer.close(error instanceof EncapsulationError ? "bad-input" : "closed"),
     });
     this.down = peer.conn.closed.then(() => {
       clearTimeout(this.#timer);
       this.#packets.close();
-      return this.#badInput ? "bad-input" : peer.conn.closeReason ?? "closed";
+      return peer.conn.closeReason ?? "closed";
     });
     this.#arm();
   }

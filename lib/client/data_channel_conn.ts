@@ -15,7 +15,6 @@
 
 import type { ByteConn } from "../net/byte_conn.ts";
 import { ConnClosedError } from "../net/packet_conn.ts";
-import { concat } from "../util/bytes.ts";
 import type { RTCDataChannel } from "../webrtc/data_channel.ts";
 import type { ProxyLostReason } from "./events.ts";
 
@@ -85,9 +84,9 @@ export class DataChannelConn implements ByteConn {
       if (this.#ended) return null;
       await new Promise<void>((resolve) => this.#wakeReader = resolve);
     }
-    const out = this.#chunks.length === 1 ? this.#chunks[0] : concat(this.#chunks);
-    this.#chunks = [];
-    this.#buffered = 0;
+    // One message at a time: the decoder takes any split, and joining them would copy every byte again.
+    const out = this.#chunks.shift()!;
+    this.#buffered -= out.length;
     return out;
   }
 
@@ -96,8 +95,9 @@ export class DataChannelConn implements ByteConn {
     try {
       this.#channel.send(data);
     } catch (error) {
-      this.#sendError = error as Error;
-      this.#end("send-failed");
+      this.#sendError = error instanceof Error ? error : new Error(String(error));
+      // A channel the peer is closing refuses sends before its close event arrives: that is the close.
+      this.#end(this.#channel.readyState === "open" ? "send-failed" : "data-channel-closed");
       throw new ConnClosedError("data channel");
     }
     this.#bytesWritten += data.length;

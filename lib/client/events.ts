@@ -19,68 +19,84 @@ export type ProxyLostReason =
   | "closed"; // closed locally (session ended, client stopping)
 
 /** "sessionopened": a SOCKS connection got its virtual session (ClientID, KCP, smux stream). */
-export class SessionOpenedEvent extends Event {
-  constructor(readonly sessionId: string) {
-    super("sessionopened");
-  }
+export interface ClientSessionOpenedDetail {
+  /** The session's ClientID in hex. */
+  sessionId: string;
 }
 
-/** "sessionclosed": the session ended; `error` says why if it was not an orderly end. */
-export class SessionClosedEvent extends Event {
-  constructor(readonly sessionId: string, readonly bytesUp: number, readonly bytesDown: number) {
-    super("sessionclosed");
-  }
+/** "sessionclosed": the session ended (either side closed, or the client stopped). */
+export interface ClientSessionClosedDetail {
+  /** The session's ClientID in hex. */
+  sessionId: string;
+  /** Bytes from tor into the session. */
+  bytesUp: number;
+  /** Bytes from the session to tor. */
+  bytesDown: number;
 }
 
-/** "proxyconnected": a proxy's data channel opened (`spare`: kept ready, not yet carrying). */
-export class ProxyConnectedEvent extends Event {
-  constructor(readonly sessionId: string, readonly proxyId: string, readonly rendezvousMs: number) {
-    super("proxyconnected");
-  }
+/** "proxyconnected": a proxy's data channel opened after `rendezvousMs` of collecting (carrying or spare). */
+export interface ProxyConnectedDetail {
+  /** The session's ClientID in hex. */
+  sessionId: string;
+  /** The data channel's label, `snowflake-<16 hex>`. */
+  proxyId: string;
+  /** From the start of the rendezvous to the channel's open. */
+  rendezvousMs: number;
 }
 
 /** "carrierup": a proxy now carries the session's packets (token and ClientID sent). */
-export class CarrierUpEvent extends Event {
-  constructor(readonly sessionId: string, readonly proxyId: string) {
-    super("carrierup");
-  }
+export interface CarrierUpDetail {
+  /** The session's ClientID in hex. */
+  sessionId: string;
+  /** The data channel's label. */
+  proxyId: string;
 }
 
-/** "proxylost": a proxy was dropped, with why; the next one is already being fetched. */
-export class ProxyLostEvent extends Event {
-  constructor(
-    readonly sessionId: string,
-    readonly proxyId: string,
-    readonly reason: ProxyLostReason,
-    readonly carrying: boolean,
-  ) {
-    super("proxylost");
-  }
+/** "proxylost": a proxy was dropped, with why; `carrying` if it carried the session (else it was a spare). */
+export interface ProxyLostDetail {
+  /** The session's ClientID in hex. */
+  sessionId: string;
+  /** The data channel's label. */
+  proxyId: string;
+  /** How the loss was noticed. */
+  reason: ProxyLostReason;
+  /** True if it carried the session; false for a spare. */
+  carrying: boolean;
 }
 
 /** "rendezvousfailed": one attempt to get a proxy failed (broker error, bad answer, ICE or open timeout). */
-export class RendezvousFailedEvent extends Event {
-  constructor(readonly sessionId: string, readonly error: Error) {
-    super("rendezvousfailed");
-  }
+export interface RendezvousFailedDetail {
+  /** The session's ClientID in hex. */
+  sessionId: string;
+  /** What failed (a RendezvousError from the broker, a ProxyPeerError from WebRTC, …). */
+  error: Error;
+  /** When the next attempt starts, ms from now. */
+  retryInMs: number;
 }
 
-/** "socksrejected": a SOCKS request was refused or malformed; `reason` is what was wrong. */
-export class SocksRejectedEvent extends Event {
-  constructor(readonly reason: string) {
-    super("socksrejected");
-  }
+/** "socksrejected": a SOCKS request was refused or malformed; `reason` says what was wrong. */
+export interface SocksRejectedDetail {
+  /** What was wrong with the request. */
+  reason: string;
 }
 
+/** The client's events by name. */
 export interface ClientEventMap {
-  sessionopened: SessionOpenedEvent;
-  sessionclosed: SessionClosedEvent;
-  proxyconnected: ProxyConnectedEvent;
-  carrierup: CarrierUpEvent;
-  proxylost: ProxyLostEvent;
-  rendezvousfailed: RendezvousFailedEvent;
-  socksrejected: SocksRejectedEvent;
+  /** See {@link ClientSessionOpenedDetail}. */
+  sessionopened: CustomEvent<ClientSessionOpenedDetail>;
+  /** See {@link ClientSessionClosedDetail}. */
+  sessionclosed: CustomEvent<ClientSessionClosedDetail>;
+  /** See {@link ProxyConnectedDetail}. */
+  proxyconnected: CustomEvent<ProxyConnectedDetail>;
+  /** See {@link CarrierUpDetail}. */
+  carrierup: CustomEvent<CarrierUpDetail>;
+  /** See {@link ProxyLostDetail}. */
+  proxylost: CustomEvent<ProxyLostDetail>;
+  /** See {@link RendezvousFailedDetail}. */
+  rendezvousfailed: CustomEvent<RendezvousFailedDetail>;
+  /** See {@link SocksRejectedDetail}. */
+  socksrejected: CustomEvent<SocksRejectedDetail>;
 }
 
-/** An EventTarget whose addEventListener knows {@link ClientEventMap}. */
+/** The client's event target: `client.events.addEventListener("proxylost", (e) => e.detail.reason)`. */
 export class ClientEvents extends TypedEventTarget<ClientEventMap> {}

@@ -23,8 +23,11 @@ export const CARRIER_IDLE_MS = 20_000;
 
 export type LivenessVerdict = "silent" | "idle";
 
+/** The dead-proxy rule's times (see the module doc). */
 export interface LivenessConfig {
+  /** Sent-but-unanswered time after which a carrier is "silent"; default {@link CARRIER_SILENCE_MS}. */
   silenceMs: number;
+  /** Time without any input after which a carrier is "idle"; default {@link CARRIER_IDLE_MS}. */
   idleMs: number;
 }
 

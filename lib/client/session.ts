@@ -14,13 +14,7 @@ import { ClientId } from "../turbotunnel/client_id.ts";
 import type { Logger } from "../util/log.ts";
 import { ProxyCarrier } from "./carrier.ts";
 import { type CarrierSet, createCarrierSet } from "./carrier_set.ts";
-import {
-  CarrierUpEvent,
-  type ClientEvents,
-  ProxyConnectedEvent,
-  ProxyLostEvent,
-  RendezvousFailedEvent,
-} from "./events.ts";
+import type { ClientEvents } from "./events.ts";
 import type { LivenessConfig } from "./liveness.ts";
 import { connectProxyPeer, type ExchangeOffer, type ProxyPeerOptions } from "./proxy_peer.ts";
 import { ProxyPool } from "./proxy_pool.ts";
@@ -79,17 +73,17 @@ export class ClientSession {
       max: options.max,
       onConnected: (peer, ms) => {
         logger.info(`session ${id}: proxy ${peer.id} connected after ${Math.round(ms)} ms`);
-        events.dispatchEvent(new ProxyConnectedEvent(id, peer.id, ms));
+        events.emit("proxyconnected", { sessionId: id, proxyId: peer.id, rendezvousMs: ms });
       },
       onCollectFailed: (error, retryInMs) => {
         logger.warn(`session ${id}: no proxy: ${error.message}; retrying in ${retryInMs} ms`);
-        events.dispatchEvent(new RendezvousFailedEvent(id, error));
+        events.emit("rendezvousfailed", { sessionId: id, error, retryInMs });
       },
       onLost: (peer, reason, carrying) => {
         logger.info(
           `session ${id}: proxy ${peer.id} lost (${reason})${carrying ? "; switching proxies" : ""}`,
         );
-        events.dispatchEvent(new ProxyLostEvent(id, peer.id, reason, carrying));
+        events.emit("proxylost", { sessionId: id, proxyId: peer.id, reason, carrying });
       },
     });
     const carriers = createCarrierSet(async (signal) => {
@@ -97,7 +91,7 @@ export class ClientSession {
         const peer = await pool.pop(signal);
         try {
           const carrier = await ProxyCarrier.open(peer, clientId, { liveness: options.liveness });
-          events.dispatchEvent(new CarrierUpEvent(id, peer.id));
+          events.emit("carrierup", { sessionId: id, proxyId: peer.id });
           return carrier;
         } catch {
           peer.close("send-failed"); // the channel ended before the preamble went out: take the next proxy

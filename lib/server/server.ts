@@ -49,7 +49,7 @@ import { DeadlineSweeper } from "./operations/deadline_sweeper.ts";
 import { ServerEvents, type TunnelEvent } from "./operations/events.ts";
 import { LogLimiter } from "./operations/log_limiter.ts";
 import { logServerEvents } from "./operations/log_events.ts";
-import { serverMetricsHandler } from "./operations/metrics.ts";
+import { serverMetricsHandler } from "./operations/prometheus.ts";
 import { formatStatsLine, type StatsSnapshot } from "./operations/stats_line.ts";
 import { CLIENT_ID_ADDR_MAP_CAPACITY } from "./tunnel/client_id_addr_map.ts";
 import { type TorConfig, torDialer } from "./tunnel/tor_dialer.ts";

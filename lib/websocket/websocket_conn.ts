@@ -54,39 +54,97 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** Wraps an open or connecting WebSocket. Sets `binaryType` to "arraybuffer". */
 export function webSocketConn(ws: WebSocket, options: WebSocketConnOptions = {}): WebSocketConn {
-  const highWater = options.highWaterBytes ?? WEBSOCKET_HIGH_WATER_BYTES;
-  const pollMs = options.pollIntervalMs ?? WEBSOCKET_POLL_INTERVAL_MS;
-  const stallMs = options.writeStallMs ?? WEBSOCKET_WRITE_STALL_MS;
-  const maxRead = options.maxReadBufferBytes ?? WEBSOCKET_MAX_READ_BUFFER_BYTES;
-  const encoder = new TextEncoder();
+  return new W3cWebSocketConn(ws, options);
+}
 
-  let chunks: Uint8Array[] = [];
-  let buffered = 0;
-  let ended = false;
-  let reason = "";
-  let bytesRead = 0;
-  let bytesWritten = 0;
-  let wakeReader: (() => void) | null = null;
-  let resolveClosed!: () => void;
-  const closed = new Promise<void>((resolve) => resolveClosed = resolve);
-  const opened = ws.readyState === WebSocket.CONNECTING
-    ? new Promise<void>((resolve) => ws.addEventListener("open", () => resolve(), { once: true }))
-    : Promise.resolve();
+const encoder = new TextEncoder();
 
-  const wake = () => {
-    const w = wakeReader;
-    wakeReader = null;
-    w?.();
-  };
-  const end = (why: string) => {
-    if (!ended) {
-      ended = true;
-      reason = why;
+/** The ByteConn over a W3C WebSocket: messages in as chunks, writes paced by `bufferedAmount`. */
+class W3cWebSocketConn implements WebSocketConn {
+  readonly closed: Promise<void>;
+  readonly #ws: WebSocket;
+  readonly #highWater: number;
+  readonly #pollMs: number;
+  readonly #stallMs: number;
+  readonly #maxRead: number;
+  readonly #opened: Promise<void>;
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #ended = false;
+  #reason = "";
+  #bytesRead = 0;
+  #bytesWritten = 0;
+  #wakeReader: (() => void) | null = null;
+
+  constructor(ws: WebSocket, options: WebSocketConnOptions) {
+    this.#ws = ws;
+    this.#highWater = options.highWaterBytes ?? WEBSOCKET_HIGH_WATER_BYTES;
+    this.#pollMs = options.pollIntervalMs ?? WEBSOCKET_POLL_INTERVAL_MS;
+    this.#stallMs = options.writeStallMs ?? WEBSOCKET_WRITE_STALL_MS;
+    this.#maxRead = options.maxReadBufferBytes ?? WEBSOCKET_MAX_READ_BUFFER_BYTES;
+    this.#opened = ws.readyState === WebSocket.CONNECTING
+      ? new Promise<void>((resolve) => ws.addEventListener("open", () => resolve(), { once: true }))
+      : Promise.resolve();
+    const closed = Promise.withResolvers<void>();
+    this.closed = closed.promise;
+    ws.binaryType = "arraybuffer";
+    ws.addEventListener("message", (event: MessageEvent) => this.#onMessage(event.data));
+    ws.addEventListener("close", (event: CloseEvent) => {
+      this.#end(`closed by peer (${event.code})`);
+      closed.resolve();
+    });
+    ws.addEventListener("error", (event: Event) => {
+      this.#end(`error: ${(event as ErrorEvent).message ?? "WebSocket error"}`);
+    });
+  }
+
+  get closeReason(): string {
+    return this.#reason;
+  }
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#ended) return null;
+      await new Promise<void>((resolve) => this.#wakeReader = resolve);
     }
-    wake();
-  };
-  const closeWithReason = (why: string, code = 1000) => {
-    end(why);
+    const out = this.#chunks.length === 1 ? this.#chunks[0] : concat(this.#chunks);
+    this.#chunks = [];
+    this.#buffered = 0;
+    return out;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    const ws = this.#ws;
+    if (ws.readyState === WebSocket.CONNECTING) await this.#opened;
+    if (this.#ended || ws.readyState !== WebSocket.OPEN) throw new ConnClosedError("WebSocket");
+    ws.send(data);
+    this.#bytesWritten += data.length;
+    if (ws.bufferedAmount <= this.#highWater) return;
+    // The W3C API has no drain event: poll bufferedAmount, and give up on a peer that stopped reading.
+    const started = performance.now();
+    while (ws.bufferedAmount > this.#highWater) {
+      if (this.#ended || ws.readyState !== WebSocket.OPEN) throw new ConnClosedError("WebSocket");
+      if (performance.now() - started > this.#stallMs) {
+        this.closeWithReason(`write stalled for ${this.#stallMs} ms`, 1008);
+        throw new ConnClosedError("WebSocket");
+      }
+      await sleep(this.#pollMs);
+    }
+  }
+
+  close(): void {
+    this.closeWithReason("closed locally");
+  }
+
+  closeWithReason(why: string, code = 1000): void {
+    this.#end(why);
+    const ws = this.#ws;
     if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) {
       try {
         ws.close(code);
@@ -94,70 +152,32 @@ export function webSocketConn(ws: WebSocket, options: WebSocketConnOptions = {})
         // already closing
       }
     }
-  };
+  }
 
-  ws.binaryType = "arraybuffer";
-  ws.addEventListener("message", (event: MessageEvent) => {
-    if (ended) return;
-    const data = event.data;
+  #onMessage(data: unknown): void {
+    if (this.#ended) return;
     const bytes = typeof data === "string" ? encoder.encode(data) : new Uint8Array(data as ArrayBuffer);
     if (bytes.length === 0) return;
-    bytesRead += bytes.length;
-    chunks.push(bytes);
-    buffered += bytes.length;
-    if (buffered > maxRead) closeWithReason("read buffer overflow", 1008);
-    wake();
-  });
-  ws.addEventListener("close", (event: CloseEvent) => {
-    end(`closed by peer (${event.code})`);
-    resolveClosed();
-  });
-  ws.addEventListener("error", (event: Event) => {
-    end(`error: ${(event as ErrorEvent).message ?? "WebSocket error"}`);
-  });
+    this.#bytesRead += bytes.length;
+    this.#chunks.push(bytes);
+    this.#buffered += bytes.length;
+    if (this.#buffered > this.#maxRead) this.closeWithReason("read buffer overflow", 1008);
+    this.#wake();
+  }
 
-  return {
-    get closeReason() {
-      return reason;
-    },
-    get bytesRead() {
-      return bytesRead;
-    },
-    get bytesWritten() {
-      return bytesWritten;
-    },
-    closed,
-    closeWithReason,
-    async read() {
-      while (chunks.length === 0) {
-        if (ended) return null;
-        await new Promise<void>((resolve) => wakeReader = resolve);
-      }
-      const out = chunks.length === 1 ? chunks[0] : concat(chunks);
-      chunks = [];
-      buffered = 0;
-      return out;
-    },
-    async write(data) {
-      if (ws.readyState === WebSocket.CONNECTING) await opened;
-      if (ended || ws.readyState !== WebSocket.OPEN) throw new ConnClosedError("WebSocket");
-      ws.send(data);
-      bytesWritten += data.length;
-      if (ws.bufferedAmount <= highWater) return;
-      const started = performance.now();
-      while (ws.bufferedAmount > highWater) {
-        if (ended || ws.readyState !== WebSocket.OPEN) throw new ConnClosedError("WebSocket");
-        if (performance.now() - started > stallMs) {
-          closeWithReason(`write stalled for ${stallMs} ms`, 1008);
-          throw new ConnClosedError("WebSocket");
-        }
-        await sleep(pollMs);
-      }
-    },
-    close() {
-      closeWithReason("closed locally");
-    },
-  };
+  #end(why: string): void {
+    if (!this.#ended) {
+      this.#ended = true;
+      this.#reason = why;
+    }
+    this.#wake();
+  }
+
+  #wake(): void {
+    const wake = this.#wakeReader;
+    this.#wakeReader = null;
+    wake?.();
+  }
 }
 
 /** Dials `url`; resolves once open, or rejects on error or after `timeoutMs` (default 45 s, gorilla's). */

@@ -58,6 +58,9 @@ export const SANS_IO_FILES: readonly string[] = [
   "lib/server/connection/downstream_batch.ts",
   "lib/server/operations/deadline_sweeper.ts",
   "lib/server/operations/log_limiter.ts",
+  // The client's dead-proxy rule and ICE server choice.
+  "lib/client/liveness.ts",
+  "lib/client/ice_servers.ts",
   // The proxy's poll machine; NAT discovery and the STUN codec.
   "lib/proxy/poll_machine.ts",
   "lib/nat/discovery.ts",

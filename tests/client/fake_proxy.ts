@@ -33,6 +33,8 @@ export interface FakeRendezvous {
   failWith: Error | null;
   /** When set, the proxy answers with this text instead of its answer. */
   answerOverride: string | null;
+  /** When set, the next proxy sends these bytes as soon as its channel opens and relays nothing (a bad proxy). */
+  garbage: Uint8Array | null;
   close(): void;
 }
 
@@ -42,16 +44,24 @@ export function fakeRendezvous(relayUrl: string): FakeRendezvous {
     proxies,
     failWith: null,
     answerOverride: null,
+    garbage: null,
     async exchange(offerSdpJson) {
       if (rendezvous.failWith) throw rendezvous.failWith;
       const offer = parseSessionDescription(offerSdpJson, "offer");
       const pc = new RTCPeerConnection({ includeLoopbackCandidates: true });
       let frozen = false;
       let ws: WebSocket | undefined;
+      const garbage = rendezvous.garbage;
+      rendezvous.garbage = null;
       const channel = new Promise<RTCDataChannel>((resolve) => {
         pc.ondatachannel = (event) => {
           const dc = event.channel;
           resolve(dc);
+          if (garbage) {
+            dc.onopen = () => dc.send(garbage);
+            if (dc.readyState === "open") dc.send(garbage);
+            return;
+          }
           const pending: ArrayBuffer[] = [];
           ws = new WebSocket(relayUrl);
           ws.binaryType = "arraybuffer";

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { ClientEvents, type ProxyLostEvent } from "../../lib/client/events.ts";
+import { ClientEvents, type ProxyLostDetail } from "../../lib/client/events.ts";
 import { ClientSession } from "../../lib/client/session.ts";
 import { Logger, nullSink } from "../../lib/util/log.ts";
 import { type ConnReader, writeAll } from "../pt/extorport_standin.ts";
@@ -50,8 +50,8 @@ async function setup(down: Uint8Array, upLength: number, max = 1) {
   const server = await startTestServer({ onData });
   const rendezvous = fakeRendezvous(server.url);
   const events = new ClientEvents();
-  const lost: ProxyLostEvent[] = [];
-  events.addEventListener("proxylost", (e) => lost.push(e));
+  const lost: ProxyLostDetail[] = [];
+  events.addEventListener("proxylost", (e) => lost.push(e.detail));
   const session = await ClientSession.open({
     max,
     exchange: rendezvous.exchange,
@@ -148,9 +148,10 @@ Deno.test("client session: a proxy that closes mid-transfer is dropped at once a
     });
     assert.equal(hash, sha(down));
     assert.equal(await t.side.received, sha(up));
+    // Noticed from the channel itself (its close, ICE, or pion refusing a send to it), not by the silence rule.
     const reason = t.lost[0]?.reason;
     assert.ok(
-      reason === "data-channel-closed" || reason === "ice-failed" || reason === "ice-disconnected",
+      ["data-channel-closed", "ice-failed", "ice-disconnected", "send-failed"].includes(String(reason)),
       String(reason),
     );
   } finally {
@@ -168,7 +169,7 @@ Deno.test("client session: a bad answer and a failing broker are survived; the s
   const events = new ClientEvents();
   const failures: Error[] = [];
   events.addEventListener("rendezvousfailed", (e) => {
-    failures.push(e.error);
+    failures.push(e.detail.error);
     if (failures.length === 1) {
       rendezvous.answerOverride = null;
       rendezvous.failWith = new Error("no snowflake proxies currently available");
@@ -198,7 +199,7 @@ Deno.test("client session: with max 2 a spare is kept, and takes over without a 
   const down = randomBytes(4 << 20);
   const t = await setup(down, up.length, 2);
   const ups: string[] = [];
-  t.events.addEventListener("carrierup", (e) => ups.push(e.proxyId));
+  t.events.addEventListener("carrierup", (e) => ups.push(e.detail.proxyId));
   try {
     let killed = false;
     let proxiesAtKill = 0;
@@ -215,5 +216,35 @@ Deno.test("client session: with max 2 a spare is kept, and takes over without a 
     assert.ok(proxiesAtKill >= 2);
   } finally {
     await t.close();
+  }
+});
+
+Deno.test("client session: a proxy that sends garbage is dropped as 'bad-input' and the next one carries the session", async () => {
+  const up = randomBytes(64 * 1024);
+  const down = randomBytes(256 * 1024);
+  const { side, onData } = exchangeHandler(down, up.length);
+  const server = await startTestServer({ onData });
+  const rendezvous = fakeRendezvous(server.url);
+  // A length prefix with the continuation bit set three times: not an encapsulation chunk.
+  rendezvous.garbage = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x00, 0x01]);
+  const events = new ClientEvents();
+  const lost: ProxyLostDetail[] = [];
+  events.addEventListener("proxylost", (e) => lost.push(e.detail));
+  const session = await ClientSession.open({
+    max: 1,
+    exchange: rendezvous.exchange,
+    peer: { iceServers: [], keepLocalAddresses: true, includeLoopbackCandidates: true },
+    events,
+    logger: new Logger(nullSink),
+  });
+  try {
+    assert.equal(await transfer(session, up, down.length), sha(down));
+    assert.equal(await side.received, sha(up));
+    assert.equal(lost[0]?.reason, "bad-input", JSON.stringify(lost));
+    assert.equal(rendezvous.proxies.length, 2);
+  } finally {
+    session.close();
+    rendezvous.close();
+    await server.close();
   }
 });

@@ -151,3 +151,25 @@ Deno.test("encapsulationPacketConn: a failing write ends the conn and is reporte
   assert.equal(pc.error, failure);
   assert.deepEqual(reported, [failure]);
 });
+
+Deno.test("encapsulationPacketConn: coalesceBytes joins queued packets into writes of at most that size, never splitting one", async () => {
+  let release!: () => void;
+  let first = true;
+  const conn = new ScriptedByteConn(() => {
+    if (!first) return Promise.resolve();
+    first = false;
+    return new Promise<void>((resolve) => release = resolve); // hold the first write while a burst queues
+  });
+  const pc = encapsulationPacketConn(conn, "peer", { coalesceBytes: 1000 });
+  const packets = Array.from({ length: 10 }, (_, i) => new Uint8Array(300).fill(i));
+  for (const packet of packets) pc.writeTo(packet, "peer");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  release();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const sizes = conn.writes.map((w) => w.length);
+  // The burst is queued before the writer runs: 302-byte chunks, three to a write (≤ 1000), the last one alone.
+  assert.deepEqual(sizes, [906, 906, 906, 302]);
+  const expected = packets.map((p) => [...encodeData(p)]).flat();
+  assert.deepEqual(conn.writes.map((w) => [...w]).flat(), expected);
+  pc.close();
+});

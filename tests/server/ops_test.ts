@@ -6,7 +6,7 @@ import {
 } from "../../lib/server/operations/counters.ts";
 import { DeadlineSweeper } from "../../lib/server/operations/deadline_sweeper.ts";
 import { LogLimiter } from "../../lib/server/operations/log_limiter.ts";
-import { formatServerPrometheus, serverMetricsHandler } from "../../lib/server/operations/metrics.ts";
+import { formatServerPrometheus, serverMetricsHandler } from "../../lib/server/operations/prometheus.ts";
 import { formatStatsLine } from "../../lib/server/operations/stats_line.ts";
 import { Logger } from "../../lib/util/log.ts";
 

@@ -44,7 +44,10 @@ type Phase =
 export class Http1ResponseReader {
   readonly #bodyLimit: number;
   #phase: Phase = "head";
-  #buffer = new Uint8Array(0);
+  /** Received bytes not yet consumed: `#store[#start, #end)`, grown by doubling so a trickle costs linear time. */
+  #store = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
   #status = 0;
   #statusText = "";
   #headers = new Map<string, string>();
@@ -52,6 +55,8 @@ export class Http1ResponseReader {
   #bodyLength = 0;
   #remaining = 0;
   #response: Http1Response | null = null;
+  /** Bytes of `#buffer` already searched for a line end: a trickling peer costs linear time, not quadratic. */
+  #scanned = 0;
 
   constructor(bodyLimit: number) {
     this.#bodyLimit = bodyLimit;
@@ -69,10 +74,15 @@ export class Http1ResponseReader {
 
   handleInput(bytes: Uint8Array): void {
     if (this.#phase === "done") return;
-    const joined = new Uint8Array(this.#buffer.length + bytes.length);
-    joined.set(this.#buffer);
-    joined.set(bytes, this.#buffer.length);
-    this.#buffer = joined;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#end + bytes.length > this.#store.length) {
+      const live = this.#end - this.#start;
+      const store = new Uint8Array(Math.max(live + bytes.length, 2 * live, 4096));
+      store.set(this.#store.subarray(this.#start, this.#end));
+      [this.#store, this.#start, this.#end] = [store, 0, live];
+    }
+    this.#store.set(bytes, this.#end);
+    this.#end += bytes.length;
     while (!this.#done() && this.#step()) { /* progress */ }
   }
 
@@ -83,6 +93,15 @@ export class Http1ResponseReader {
     throw new Http1Error(
       this.#phase === "head" ? "connection closed before the response head" : "connection closed mid-body",
     );
+  }
+
+  /** The unconsumed bytes (a view). */
+  get #buffer(): Uint8Array {
+    return this.#store.subarray(this.#start, this.#end);
+  }
+
+  #consume(n: number): void {
+    this.#start += n;
   }
 
   #done(): boolean {
@@ -98,7 +117,7 @@ export class Http1ResponseReader {
         const take = Math.min(this.#remaining, this.#buffer.length);
         if (take === 0) return false;
         this.#append(this.#buffer.subarray(0, take));
-        this.#buffer = this.#buffer.subarray(take);
+        this.#consume(take);
         this.#remaining -= take;
         if (this.#remaining === 0) this.#finish();
         return true;
@@ -106,7 +125,7 @@ export class Http1ResponseReader {
       case "body-eof":
         if (this.#buffer.length === 0) return false;
         this.#append(this.#buffer);
-        this.#buffer = new Uint8Array(0);
+        this.#consume(this.#end - this.#start);
         return false;
       case "chunk-size": {
         const line = this.#takeLine(1024);
@@ -124,7 +143,7 @@ export class Http1ResponseReader {
         const take = Math.min(this.#remaining, this.#buffer.length);
         if (take === 0) return false;
         this.#append(this.#buffer.subarray(0, take));
-        this.#buffer = this.#buffer.subarray(take);
+        this.#consume(take);
         this.#remaining -= take;
         if (this.#remaining === 0) this.#phase = "chunk-crlf";
         return true;
@@ -148,7 +167,8 @@ export class Http1ResponseReader {
   }
 
   #readHead(): boolean {
-    const end = indexOfHeadEnd(this.#buffer);
+    const end = indexOfHeadEnd(this.#buffer, Math.max(0, this.#scanned - 3));
+    this.#scanned = this.#buffer.length;
     if (end < 0) {
       if (this.#buffer.length > HTTP1_HEAD_LIMIT_BYTES) {
         throw new Http1Error(`response head over ${HTTP1_HEAD_LIMIT_BYTES} bytes`, true);
@@ -156,7 +176,8 @@ export class Http1ResponseReader {
       return false;
     }
     const text = new TextDecoder("latin1").decode(this.#buffer.subarray(0, end));
-    this.#buffer = this.#buffer.subarray(end + 4);
+    this.#consume(end + 4);
+    this.#scanned = 0;
     const [statusLine, ...lines] = text.split("\r\n");
     const match = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
     if (!match) {
@@ -203,14 +224,15 @@ export class Http1ResponseReader {
 
   /** A CRLF-terminated line without its CRLF, or null; throws past `limit` bytes. */
   #takeLine(limit: number): string | null {
-    for (let i = 0; i + 1 < this.#buffer.length; i++) {
+    for (let i = Math.max(0, this.#scanned - 1); i + 1 < this.#buffer.length && i <= limit; i++) {
       if (this.#buffer[i] === 0x0d && this.#buffer[i + 1] === 0x0a) {
         const line = new TextDecoder("latin1").decode(this.#buffer.subarray(0, i));
-        this.#buffer = this.#buffer.subarray(i + 2);
+        this.#consume(i + 2);
+        this.#scanned = 0;
         return line;
       }
-      if (i > limit) break;
     }
+    this.#scanned = this.#buffer.length;
     if (this.#buffer.length > limit + 2) throw new Http1Error("line too long in a chunked body");
     return null;
   }
@@ -237,8 +259,8 @@ export class Http1ResponseReader {
   }
 }
 
-function indexOfHeadEnd(buf: Uint8Array): number {
-  for (let i = 0; i + 3 < buf.length; i++) {
+function indexOfHeadEnd(buf: Uint8Array, from: number): number {
+  for (let i = from; i + 3 < buf.length; i++) {
     if (buf[i] === 0x0d && buf[i + 1] === 0x0a && buf[i + 2] === 0x0d && buf[i + 3] === 0x0a) return i;
   }
   return -1;

@@ -15,7 +15,7 @@ import { Http1Error, type Http1Response, Http1ResponseReader } from "./http1_res
 /** How TCP connections are opened; tests point test names at loopback. */
 export type Dial = (hostname: string, port: number) => Promise<Deno.TcpConn>;
 
-export const defaultDial: Dial = (hostname, port) => Deno.connect({ hostname, port, transport: "tcp" });
+const defaultDial: Dial = (hostname, port) => Deno.connect({ hostname, port, transport: "tcp" });
 
 export interface RoundTripRequest {
   method: "GET" | "POST";
@@ -135,7 +135,7 @@ export async function roundTrip(
 }
 
 /** The request head and body; `Connection: close` so the reply ends with the connection. */
-export function encodeRequest(request: RoundTripRequest): Uint8Array {
+function encodeRequest(request: RoundTripRequest): Uint8Array {
   const lines = [
     `${request.method} ${request.url.pathname}${request.url.search} HTTP/1.1`,
     `Host: ${request.hostHeader}`,

@@ -52,6 +52,10 @@ Deno.test("HTTP/1.1 reader: bodies over the limit fail early, by Content-Length,
   assert.throws(() => read("HTTP/1.1 200 OK\r\n\r\n" + "x".repeat(101), 10, 100), tooLarge);
   assert.equal(read("HTTP/1.1 200 OK\r\n\r\n" + "x".repeat(100), 10, 100).body.length, 100);
   assert.throws(() => read("HTTP/1.1 200 OK\r\nX: " + "y".repeat(70_000)), tooLarge);
+  // a head trickled one byte at a time is searched once, not once per byte
+  const long = read("HTTP/1.1 200 OK\r\nX: " + "y".repeat(60_000) + "\r\nContent-Length: 2\r\n\r\nok", 1);
+  assert.equal(long.headers.get("x")?.length, 60_000);
+  assert.equal(new TextDecoder().decode(long.body), "ok");
 });
 
 Deno.test("HTTP/1.1 reader: each malformed shape is an Http1Error", () => {

@@ -29,7 +29,7 @@ const testCa = async () =>
 /** A broker (our handler) with a fake proxy that answers every offer; records what clients sent. */
 function startBroker(options: { clientTimeoutMs?: number; proxies?: boolean } = {}) {
   const rendezvous = new BrokerRendezvous({
-    proxyTimeoutMs: 1_000, // the fake proxy re-polls; short so stop() returns soon
+    proxyTimeoutMs: 30_000, // stop() releases the waiting poll
     clientTimeoutMs: options.clientTimeoutMs ?? 5_000,
     maxWaitingProxies: 4,
     maxWaitingClients: 4,
@@ -60,12 +60,14 @@ function startBroker(options: { clientTimeoutMs?: number; proxies?: boolean } = 
     offers,
     /** Until the fake proxy is waiting (a client poll finding none gets "no proxies" at once). */
     async ready() {
-      for (let i = 0; i < 2000 && rendezvous.matcher.waitingProxies < 1; i++) {
+      const deadline = Date.now() + 30_000;
+      while (rendezvous.matcher.waitingProxies < 1 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
     },
     async stop() {
       running = false;
+      rendezvous.close();
       await proxyLoop;
     },
   };
