@@ -31,7 +31,9 @@ async function leftoverPeers(): Promise<string[]> {
   for await (const entry of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
-    if (cmdline.includes(`${ROOT}scripts/demo/peer.ts`)) left.push(`${entry.name}: ${cmdline.replaceAll("\0", " ")}`);
+    if (cmdline.includes(`${ROOT}scripts/demo/peer.ts`)) {
+      left.push(`${entry.name}: ${cmdline.replaceAll("\0", " ")}`);
+    }
   }
   return left;
 }
