@@ -17,8 +17,6 @@
  * ```
  */
 
-import { discoverNatType } from "../nat/discover_nat_type.ts";
-import type { NatType } from "../messages/nat.ts";
 import { denoDuplexConn } from "../pt/or_conn.ts";
 import { acceptSocks, SocksReply } from "../pt/socks.ts";
 import { relayToTor } from "../server/tunnel/tor_relay.ts";
@@ -31,6 +29,7 @@ import { createRendezvous, RendezvousError } from "./rendezvous/rendezvous.ts";
 import type { Dial } from "./rendezvous/http1_round_trip.ts";
 import { ClientSession } from "./session.ts";
 import { chooseIceServers } from "./ice_servers.ts";
+import { NatTypeCache } from "./nat_type_cache.ts";
 
 /** SOCKS connections served at once; more are refused (ours: each holds a session and up to `max` proxies). */
 export const MAX_SOCKS_CONNECTIONS = 256;
@@ -160,7 +159,7 @@ export function startClient(config: ClientConfig): Promise<Client> {
       return reject(`bad bridge line: ${error.message}`);
     }
     const iceServers = chooseIceServers(options.iceServers);
-    const natType = natTypes.lookup(iceServers);
+    const natType = natTypes.lookup(options.iceServers, iceServers);
     try {
       await request.grant();
     } catch (error) {
@@ -248,49 +247,4 @@ export function startClient(config: ClientConfig): Promise<Client> {
       natTypes.close();
     },
   });
-}
-
-/**
- * The NAT type offers carry, per ICE server list: "unknown" until the RFC 5780
- * test over the list's STUN servers (in turn, until one decides) has answered,
- * as Go's `updateNATType`. One test per list, started by the first session.
- */
-class NatTypeCache {
-  readonly #logger: Logger;
-  readonly #entries = new Map<string, { current: NatType }>();
-  readonly #abort = new AbortController();
-
-  constructor(logger: Logger) {
-    this.#logger = logger;
-  }
-
-  lookup(iceServers: string[]): { readonly current: NatType } {
-    const key = iceServers.join(",");
-    let entry = this.#entries.get(key);
-    if (entry) return entry;
-    entry = { current: "unknown" };
-    this.#entries.set(key, entry);
-    this.#discover(iceServers, entry);
-    return entry;
-  }
-
-  close(): void {
-    this.#abort.abort();
-  }
-
-  async #discover(iceServers: string[], entry: { current: NatType }): Promise<void> {
-    for (const url of iceServers) {
-      if (!/^stuns?:/i.test(url) || this.#abort.signal.aborted) continue;
-      try {
-        const natType = await discoverNatType({ stunUrl: url, signal: this.#abort.signal });
-        if (natType === "unknown") continue;
-        entry.current = natType;
-        this.#logger.info(`NAT type: ${natType}`);
-        return;
-      } catch (error) {
-        this.#logger.warn(`NAT type test failed over ${url}: ${errorMessage(error)}`);
-      }
-    }
-    this.#logger.info("NAT type: unknown");
-  }
 }

@@ -190,3 +190,54 @@ Deno.test("e2e server: num-turbotunnel=2 (Web Workers) serves several clients; m
   }
   assert.equal(standIn.sessions.length, 6);
 });
+
+Deno.test("e2e server: -upgrade-timeout closes a slow upgrade request, -max-pending-upgrades refuses past the cap", async () => {
+  const standIn = echoStandIn();
+  const server = await startServerProcess({
+    orPort: standIn.port,
+    args: [
+      "-disable-tls",
+      "-upgrade-timeout",
+      "1s",
+      "-max-pending-upgrades",
+      "2",
+      "-metrics-address",
+      "127.0.0.1:0",
+    ],
+  });
+  const half = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: bridge\r\nUpgrade: webso");
+  const conns: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      await conn.write(half);
+      conns.push(conn);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // accepted in this order
+    }
+    // Every one of them is closed by the server: the third at accept, the first two at the deadline.
+    const buffer = new Uint8Array(64);
+    for (const conn of conns) {
+      while ((await conn.read(buffer)) !== null);
+    }
+    const metricsPort = Number(/metrics at port (\d+)/.exec(server.log())?.[1]);
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(text, /^snowflake_server_upgrades_failed_total\{reason="timeout"\} 2$/m);
+    assert.match(text, /^snowflake_server_upgrades_failed_total\{reason="pending-limit"\} 1$/m);
+    assert.match(text, /^snowflake_server_upgrades_pending 0$/m);
+    // A good client still gets through.
+    const client = await openTurbotunnelClient(`ws://127.0.0.1:${server.port}/`);
+    await client.stream.write(new TextEncoder().encode("hi"));
+    assert.ok(await client.stream.read());
+    await client.close();
+  } finally {
+    for (const conn of conns) {
+      try {
+        conn.close();
+      } catch {
+        // closed
+      }
+    }
+    assert.equal(await server.stop(), 0);
+    await standIn.close();
+  }
+});

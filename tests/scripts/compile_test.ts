@@ -20,10 +20,10 @@ import {
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-/** Runs `deno task compile --output DIR/snowflake` with `env`, optionally without a network (`unshare --net`). */
+/** Runs `deno task compile --output DIR/snowflake` (in the repository) with `env`, optionally without a network (`unshare --net`). */
 async function runTask(dir: string, env: Record<string, string>, offline = false) {
   const deno = Deno.execPath();
-  const args = ["run", "-A", `${ROOT}scripts/compile.ts`, "--output", `${dir}/snowflake`];
+  const args = ["task", "compile", "--output", `${dir}/snowflake`]; // the README's command
   const output = await new Deno.Command(offline ? "unshare" : deno, {
     args: offline ? ["--net", deno, ...args] : args,
     cwd: ROOT,

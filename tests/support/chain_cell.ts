@@ -20,15 +20,14 @@
  * JSON line, a {@link CellResult} (with `error` on failure).
  */
 
-import { startBroker } from "../broker/broker_process.ts";
+import { startNetnsBroker, TEST_BRIDGE_FINGERPRINT as FINGERPRINT } from "../broker/broker_process.ts";
 import { type Proc, spawnProcess } from "./process.ts";
-import { bytesRead, cpuSeconds, type Impl, proxyCommand } from "./peers.ts";
+import { cpuSeconds, type Impl, proxyCommand, readMeter, startOurServer } from "./peers.ts";
 import { createNetns, deleteNetns } from "../util/netns.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 // Nothing listens here: STUN fails fast and NAT types are `unknown` (the broker matches them).
 const STUN = "stun:192.0.2.1:3478";
-const FINGERPRINT = "2B280B23E1107BB62ABFC40DDCC8824814F80A72";
 
 export interface CellOptions {
   client: Impl;
@@ -38,6 +37,8 @@ export interface CellOptions {
   /** Bytes of the download during which the busy proxy is killed; 0 = no kill phase. */
   killDown: number;
   budgetMs: number;
+  /** The namespace this cell runs in (set by {@link runChainCell}). */
+  netns?: string;
 }
 
 export interface PhaseResult {
@@ -71,7 +72,7 @@ export async function runChainCell(options: CellOptions): Promise<CellResult> {
       "run",
       "-A",
       `${REPO}tests/support/chain_cell.ts`,
-      JSON.stringify(options),
+      JSON.stringify({ ...options, netns }),
     ], { netns });
     try {
       const line = await child.waitFor(/^\{"client".*\}$/m, Date.now() + options.budgetMs + 30_000);
@@ -170,35 +171,10 @@ async function runCell(options: CellOptions): Promise<CellResult> {
     return proc;
   };
   try {
-    const server = spawn(Deno.execPath(), [
-      "run",
-      "-A",
-      `${REPO}cli/main.ts`,
-      "server",
-      "-disable-tls",
-      "-listen",
-      "192.0.2.1:0",
-      "-orport",
-      `127.0.0.1:${orListener.addr.port}`,
-    ]);
+    const server = startOurServer("192.0.2.1:0", orListener.addr.port);
+    procs.push(server);
     const relay = `ws://192.0.2.1:${Number((await server.waitFor(/listening on port (\d+)/, deadline))[1])}/`;
-    await Deno.writeTextFile(
-      `${dir}/bridges.json`,
-      JSON.stringify({ displayName: "test", webSocketAddress: relay, fingerprint: FINGERPRINT }) + "\n",
-    );
-    const broker = await startBroker([
-      "--disable-tls",
-      "--addr",
-      "192.0.2.1:0",
-      "--disable-geoip",
-      "--bridge-list-path",
-      `${dir}/bridges.json`,
-      "--allowed-relay-pattern",
-      "192.0.2.1$",
-      "--allow-unknown-nat-matching",
-      "--client-timeout",
-      "20s",
-    ]);
+    const broker = await startNetnsBroker(options.netns!, dir, relay);
     stopBroker = broker.stop;
     const brokerUrl = `http://192.0.2.1:${broker.port}/`;
     const proxies: Proc[] = [];
@@ -270,11 +246,11 @@ async function runCell(options: CellOptions): Promise<CellResult> {
     if (!result.up.intact) throw new Error(`upload not intact: ${JSON.stringify(result.up)}`);
     if (options.killDown > 0) {
       let killed = false;
+      const meter = await readMeter([...proxies]);
       result.kill = await phase(orSide, () => socks!, options.killDown, async (got) => {
         if (killed || got < options.killDown / 4) return;
         killed = true;
-        const reads = await Promise.all(proxies.map((p) => bytesRead(p.pid)));
-        const busy = proxies[reads.indexOf(Math.max(...reads))];
+        const busy = await meter.busiest();
         deadProxyCpu += cpuSeconds(busy.pid);
         busy.kill("SIGKILL");
         proxies.splice(proxies.indexOf(busy), 1);

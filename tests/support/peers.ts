@@ -61,14 +61,38 @@ export async function clientPlugin(impl: Impl, dir: string, logFile: string): Pr
   return [await writeWrapper(`${dir}/snowflake-client`, "client"), ...flags];
 }
 
-/** Bytes the process has read (all file descriptors, sockets included): picks the busy proxy. */
-export async function bytesRead(pid: number): Promise<number> {
-  try {
-    const io = await Deno.readTextFile(`/proc/${pid}/io`);
-    return Number(/^rchar: (\d+)$/m.exec(io)?.[1] ?? 0);
-  } catch {
-    return 0; // gone
+/** TCP bytes received and acknowledged per process, over its open sockets (`ss -tinp`, in `netns` if given). */
+async function tcpBytesByPid(netns?: string): Promise<Map<number, number>> {
+  const [cmd, args] = netns ? ["ip", ["netns", "exec", netns, "ss", "-tinpH"]] : ["ss", ["-tinpH"]];
+  const output = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
+  const totals = new Map<number, number>();
+  let pids: number[] = [];
+  for (const line of new TextDecoder().decode(output.stdout).split("\n")) {
+    if (!line.startsWith("\t") && !line.startsWith(" ")) {
+      pids = [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+      continue;
+    }
+    const bytes = ["bytes_received", "bytes_acked"]
+      .reduce((sum, key) => sum + Number(new RegExp(`${key}:(\\d+)`).exec(line)?.[1] ?? 0), 0);
+    for (const pid of pids) totals.set(pid, (totals.get(pid) ?? 0) + bytes);
   }
+  return totals;
+}
+
+/**
+ * Finds the busy proxy: marks the TCP bytes each of `procs` has moved now (its WebSocket to the bridge, its polls),
+ * and `busiest()` later returns the one that has moved the most since. (Not /proc/PID/io: a Deno process reads
+ * megabytes of modules as it starts, and socket receives are not counted there.)
+ */
+export async function readMeter(procs: Proc[], netns?: string): Promise<{ busiest(): Promise<Proc> }> {
+  const base = await tcpBytesByPid(netns);
+  return {
+    async busiest() {
+      const now = await tcpBytesByPid(netns);
+      const deltas = procs.map((p) => (now.get(p.pid) ?? 0) - (base.get(p.pid) ?? 0));
+      return procs[deltas.indexOf(Math.max(...deltas))];
+    },
+  };
 }
 
 /** CPU seconds (user + system) the process has used so far; 0 once it is gone. */
@@ -93,4 +117,19 @@ export function availableImpls(): { clients: Impl[]; proxies: Impl[] } {
     clients: has("client") ? ["go", "ours"] : ["go"],
     proxies: has("proxy") ? ["go", "ours"] : ["go"],
   };
+}
+
+/** Our server, standalone with plain ws:// on `listen` (IP:port, port 0 = any), in front of a plain ORPort. */
+export function startOurServer(listen: string, orPort: number, options: { netns?: string } = {}): Proc {
+  return spawnProcess(Deno.execPath(), [
+    "run",
+    "-A",
+    `${REPO}cli/main.ts`,
+    "server",
+    "-disable-tls",
+    "-listen",
+    listen,
+    "-orport",
+    `127.0.0.1:${orPort}`,
+  ], options);
 }

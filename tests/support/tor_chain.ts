@@ -12,7 +12,7 @@ import { createNetns, deleteNetns } from "../util/netns.ts";
 import { type BrokerProcess, startNetnsBroker } from "../broker/broker_process.ts";
 import { type Proc, spawnProcess } from "./process.ts";
 import { startTorNetwork, type TorNetwork, writeWrapper } from "./tor_network.ts";
-import { bytesRead, clientPlugin, type Impl, startProxy } from "./peers.ts";
+import { clientPlugin, type Impl, readMeter, startProxy } from "./peers.ts";
 import { createHash } from "node:crypto";
 import { errorMessage } from "../../lib/util/errors.ts";
 
@@ -103,6 +103,7 @@ export async function runTorChain(options: TorChainOptions): Promise<TorChainRes
     });
     const bootstrapMs = await client.bootstrapped(deadline);
 
+    const meter = await readMeter([...proxies], netns);
     const fetch = spawnProcess(Deno.execPath(), [
       "run",
       "-A",
@@ -119,8 +120,7 @@ export async function runTorChain(options: TorChainOptions): Promise<TorChainRes
       if (/^\{"(bytes|error)"/m.test(fetch.out())) break;
       const progress = [...fetch.out().matchAll(/^\{"progress":(\d+)\}$/gm)].at(-1);
       if (progress && Number(progress[1]) >= options.fileSize / 4) {
-        const reads = await Promise.all(proxies.map((p) => bytesRead(p.pid)));
-        const busy = proxies[reads.indexOf(Math.max(...reads))];
+        const busy = await meter.busiest();
         busy.kill("SIGKILL");
         proxies.splice(proxies.indexOf(busy), 1);
         addProxy();

@@ -222,6 +222,10 @@ export async function startTorNetwork(options: TorNetworkOptions): Promise<TorNe
       // Clients count a relay as an exit from its microdescriptor's port summary, which a policy limited to
       // 127.0.0.0/8 summarises as "reject all". Only the network's own client tor uses these exits.
       "ExitPolicy accept *:*",
+      // No DNS self-tests (they would query the system's resolver): this network resolves nothing.
+      "ServerDNSDetectHijacking 0",
+      "ServerDNSAllowBrokenConfig 1",
+      "ServerDNSTestAddresses",
     ]);
   }
   const bridge = spawnTor("bridge", [

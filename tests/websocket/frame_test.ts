@@ -5,6 +5,7 @@ import {
   encodeClosePayload,
   encodedHeaderLength,
   encodeFrame,
+  encodeFrameHeader,
   FrameError,
   maskBytes,
   OPCODE_BINARY,
@@ -101,5 +102,35 @@ Deno.test("close payloads: code and reason; malformed ones are FrameErrors with 
   ];
   for (const [payload, code] of cases) {
     assert.throws(() => decodeClosePayload(payload), (e) => e instanceof FrameError && e.closeCode === code);
+  }
+});
+
+Deno.test("fuzz: headers re-encode to the same bytes; random bytes decode or say they need more, never throw otherwise", () => {
+  const prng = new Prng(13);
+  for (let round = 0; round < 2000; round++) {
+    const lengths = [prng.below(126), 126 + prng.below(65536 - 126), 65536 + prng.below(1 << 24)];
+    const header = {
+      fin: prng.below(2) === 1,
+      rsv: prng.below(8),
+      opcode: prng.below(16),
+      mask: prng.below(2) ? prng.bytes(4) : null,
+      payloadLength: lengths[prng.below(3)],
+    };
+    const out = new Uint8Array(14);
+    const end = encodeFrameHeader(header, out, 0);
+    assert.equal(end, encodedHeaderLength(header.payloadLength, header.mask !== null));
+    const decoded = decodeFrameHeader(out.subarray(0, end))!;
+    assert.deepEqual(decoded, [header, end]);
+    const again = new Uint8Array(14);
+    assert.equal(encodeFrameHeader(decoded[0], again, 0), end);
+    assert.deepEqual(again.subarray(0, end), out.subarray(0, end));
+  }
+  for (let round = 0; round < 5000; round++) {
+    const bytes = prng.bytes(prng.below(16));
+    try {
+      decodeFrameHeader(bytes);
+    } catch (error) {
+      assert.ok(error instanceof FrameError, String(error));
+    }
   }
 });
