@@ -3,7 +3,7 @@
  * in-process bridge and a stand-in ORPort: bytes both ways intact (SHA-256),
  * a proxy that goes silent or closes mid-transfer is dropped with the right
  * reason and the next one carries on, a bad answer is survived, and with
- * max 2 a spare is ready.
+ * max 2 both proxies carry and a lost one is replaced in the background.
  */
 
 import assert from "node:assert/strict";
@@ -194,26 +194,56 @@ Deno.test("client session: a bad answer and a failing broker are survived; the s
   }
 });
 
-Deno.test("client session: with max 2 a spare is kept, and takes over without a new rendezvous first", async () => {
-  const up = randomBytes(256 * 1024);
-  const down = randomBytes(4 << 20);
+Deno.test("client session: with max 2 both proxies carry at once; one closing, the other carries on and a replacement joins", async () => {
+  const up = randomBytes(1 << 20);
+  const down = randomBytes(6 << 20);
   const t = await setup(down, up.length, 2);
   const ups: string[] = [];
   t.events.addEventListener("carrierup", (e) => ups.push(e.detail.proxyId));
   try {
     let killed = false;
-    let proxiesAtKill = 0;
+    let carriedAtKill: number[] = [];
     const hash = await transfer(t.session, up, down.length, (got) => {
       if (!killed && got > down.length / 3 && t.rendezvous.proxies.length >= 2) {
         killed = true;
-        proxiesAtKill = t.rendezvous.proxies.length;
+        carriedAtKill = t.rendezvous.proxies.map((p) => p.bytesDown);
         t.rendezvous.proxies[0].close();
       }
     });
     assert.equal(hash, sha(down));
-    assert.ok(killed, "the spare was never collected");
-    assert.equal(ups.length, 2, "the spare carried after the first proxy was lost");
-    assert.ok(proxiesAtKill >= 2);
+    assert.equal(await t.side.received, sha(up));
+    assert.ok(killed, "the second proxy was never collected");
+    // Both carried downstream bytes before the kill (what the bridge sent each of the two).
+    assert.ok(carriedAtKill[0] > 0 && carriedAtKill[1] > 0, JSON.stringify(carriedAtKill));
+    const waitFor = async (ok: () => boolean) => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    await waitFor(() => ups.length >= 3);
+    assert.ok(ups.length >= 3, `a replacement carries: ${ups.length} carriers up`);
+    assert.equal(t.lost[0]?.carrying, true);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("client session: with max 2 a frozen proxy is dropped as 'undelivered' while the other delivers", async () => {
+  const up = randomBytes(1 << 20);
+  const down = randomBytes(6 << 20);
+  const t = await setup(down, up.length, 2);
+  try {
+    let frozen = false;
+    const hash = await transfer(t.session, up, down.length, (got) => {
+      if (!frozen && got > down.length / 3 && t.rendezvous.proxies.length >= 2) {
+        frozen = true;
+        // The busier of the two stops relaying without a word, as a SIGKILLed proxy behind a NAT.
+        const [a, b] = t.rendezvous.proxies;
+        (a.bytesDown >= b.bytesDown ? a : b).freeze();
+      }
+    });
+    assert.equal(hash, sha(down));
+    assert.equal(await t.side.received, sha(up));
+    assert.ok(frozen, "the second proxy was never collected");
+    assert.equal(t.lost[0]?.reason, "undelivered", JSON.stringify(t.lost));
   } finally {
     await t.close();
   }
