@@ -19,9 +19,9 @@ import {
   ProxyConfigError,
 } from "../lib/proxy/config.ts";
 import { proxyMetricsHandler } from "../lib/proxy/metrics.ts";
+import { stunNatProbe } from "../lib/proxy/nat_probe.ts";
 import { startProxy } from "../lib/proxy/proxy.ts";
 import { resolveHostDns } from "../lib/net/resolve.ts";
-import { discoverNatType } from "../lib/nat/discover_nat_type.ts";
 import { errorMessage } from "../lib/util/errors.ts";
 import { flag, parseCommandLine } from "../lib/util/flags.ts";
 import { Logger, type LogSink, stderrSink } from "../lib/util/log.ts";
@@ -156,16 +156,9 @@ export async function main(args: string[]): Promise<number> {
       summaryIntervalMs: v["summary-interval"],
       bandwidthCapBytesPerSecond: v["bandwidth-cap"],
       resolveHost: resolveHostDns,
-      // RFC 5780 behaviour tests over -stun, as the Go client does (the Go proxy's probe server is fixed to
-      // the Tor Project's); "unknown" when the server cannot tell (e.g. no OTHER-ADDRESS).
-      probeNat: v.stun
-        ? (signal) =>
-          discoverNatType({
-            stunUrl: v.stun,
-            signal,
-            onResult: (result) => logger.debug(`NAT test: ${result.reason ?? result.natType}`),
-          })
-        : undefined,
+      // RFC 5780 mapping and filtering tests over -stun (the Go proxy's probe server is fixed to the Tor
+      // Project's); "unknown" when the server cannot tell (e.g. no OTHER-ADDRESS).
+      probeNat: v.stun ? stunNatProbe(v.stun, logger) : undefined,
       logger,
     });
   } catch (error) {
