@@ -1,8 +1,8 @@
 /**
  * `snowflake proxy`: the standalone volunteer proxy, a drop-in for Go
  * `snowflake-proxy` 2.5.1 (SNOWFLAKE-PROTOCOL.md §6.1): its flags and
- * defaults, upstream's later `-poll-interval`, `-metrics*` and
- * `-allow-proxying-to-private-addresses`, and ours (`-bandwidth-cap`,
+ * defaults, upstream's later `-poll-interval`, `-metrics*`, `-outbound-address`
+ * and `-allow-proxying-to-private-addresses`, and ours (`-bandwidth-cap`,
  * `-max-backoff`). Only turns flags into a ProxyConfig; see lib/proxy/.
  */
 
@@ -60,6 +60,7 @@ const FLAGS = {
     false,
     "allow forwarding client connections to private IP addresses (loopback, RFC 1918, link-local)",
   ),
+  "outbound-address": flag.string("", "prefer the given address as outbound address"),
   metrics: flag.bool(false, "enable the exposition of Prometheus metrics"),
   "metrics-address": flag.string("localhost", "set listen address for metrics service"),
   "metrics-port": flag.int(9999, "set port for the metrics service"),
@@ -137,6 +138,9 @@ export async function main(args: string[]): Promise<number> {
       return fatal(`-ephemeral-ports-range: ${errorMessage(error)}`);
     }
   }
+  if (v["outbound-address"] && v["keep-local-addresses"]) {
+    return fatal("Cannot keep local address candidates when outbound address is specified");
+  }
   logger.info(`snowflake-proxy ${denoJson.version}`);
   let proxy;
   try {
@@ -150,6 +154,7 @@ export async function main(args: string[]): Promise<number> {
       allowPrivateAddresses: v["allow-proxying-to-private-addresses"],
       keepLocalAddresses: v["keep-local-addresses"],
       ephemeralPortRange,
+      outboundAddress: v["outbound-address"],
       pollIntervalMs: v["poll-interval"],
       maxBackoffMs: v["max-backoff"],
       natRetestIntervalMs: v["nat-retest-interval"],
