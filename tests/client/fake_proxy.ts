@@ -23,6 +23,8 @@ export interface FakeProxy {
   /** Bytes relayed from the client to the bridge, and from the bridge to the client. */
   readonly bytesUp: number;
   readonly bytesDown: number;
+  /** The first message the client sent (token, ClientID, and any padding after it). */
+  readonly firstUp: Uint8Array | null;
   /** Stops relaying both ways without closing anything. */
   freeze(): void;
   close(): void;
@@ -53,7 +55,7 @@ export function fakeRendezvous(relayUrl: string): FakeRendezvous {
       const offer = parseSessionDescription(offerSdpJson, "offer");
       const pc = new RTCPeerConnection({ includeLoopbackCandidates: true });
       let frozen = false;
-      const counts = { up: 0, down: 0 };
+      const counts = { up: 0, down: 0, first: null as Uint8Array | null };
       let ws: WebSocket | undefined;
       const garbage = rendezvous.garbage;
       rendezvous.garbage = null;
@@ -81,6 +83,7 @@ export function fakeRendezvous(relayUrl: string): FakeRendezvous {
           dc.onmessage = (message) => {
             if (frozen) return;
             counts.up += (message.data as ArrayBuffer).byteLength;
+            counts.first ??= new Uint8Array((message.data as ArrayBuffer).slice(0));
             if (ws!.readyState === WebSocket.OPEN) ws!.send(message.data as ArrayBuffer);
             else pending.push(message.data as ArrayBuffer);
           };
@@ -99,6 +102,9 @@ export function fakeRendezvous(relayUrl: string): FakeRendezvous {
         },
         get bytesDown() {
           return counts.down;
+        },
+        get firstUp() {
+          return counts.first;
         },
         freeze() {
           frozen = true;

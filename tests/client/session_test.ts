@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { ClientEvents, type ProxyLostDetail } from "../../lib/client/events.ts";
+import { PADDING_MAX_BYTES, PADDING_MIN_BYTES } from "../../lib/client/carrier_set.ts";
 import { ClientSession } from "../../lib/client/session.ts";
 import { Logger, nullSink } from "../../lib/util/log.ts";
 import { type ConnReader, writeAll } from "../pt/extorport_standin.ts";
@@ -45,7 +46,7 @@ function exchangeHandler(down: Uint8Array, upLength: number) {
 
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-async function setup(down: Uint8Array, upLength: number, max = 1) {
+async function setup(down: Uint8Array, upLength: number, max = 1, paddingIdleMs = 0) {
   const { side, onData } = exchangeHandler(down, upLength);
   const server = await startTestServer({ onData });
   const rendezvous = fakeRendezvous(server.url);
@@ -54,6 +55,7 @@ async function setup(down: Uint8Array, upLength: number, max = 1) {
   events.addEventListener("proxylost", (e) => lost.push(e.detail));
   const session = await ClientSession.open({
     max,
+    paddingIdleMs,
     exchange: rendezvous.exchange,
     peer: { iceServers: [], keepLocalAddresses: true, includeLoopbackCandidates: true },
     events,
@@ -276,5 +278,52 @@ Deno.test("client session: a proxy that sends garbage is dropped as 'bad-input' 
     session.close();
     rendezvous.close();
     await server.close();
+  }
+});
+
+Deno.test("client session: with padding, a padding chunk follows the ClientID and idle proxies send padding; the bridge skips it all", async () => {
+  const up = randomBytes(256 * 1024);
+  const down = randomBytes(1 << 20);
+  const t = await setup(down, up.length, 1, 50);
+  try {
+    assert.equal(await transfer(t.session, up, down.length), sha(down));
+    assert.equal(await t.side.received, sha(up), "the bridge skipped the padding: the upload is intact");
+    const proxy = t.rendezvous.proxies[0];
+    const first = proxy.firstUp!;
+    // Token (8) and ClientID (8), then PADDING_MIN_BYTES–PADDING_MAX_BYTES of padding chunks (prefix bit d = 0).
+    assert.ok(
+      first.length >= 16 + PADDING_MIN_BYTES && first.length <= 16 + PADDING_MAX_BYTES,
+      `${first.length}`,
+    );
+    assert.equal(first[16] & 0x80, 0, "a padding chunk, not data");
+    const before = proxy.bytesUp;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const idle = proxy.bytesUp - before;
+    // One chunk per 50 ms idle: ~20 in a second; the session's own traffic in an idle second is a few ACKs at most.
+    assert.ok(idle >= 8 * PADDING_MIN_BYTES, `only ${idle} bytes went up in an idle second`);
+    assert.ok(idle <= 25 * (PADDING_MAX_BYTES + 64), `${idle} bytes went up in an idle second`);
+    assert.deepEqual(t.lost, []);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("client session: without padding (the default), the first message is token and ClientID only, and idle is quiet", async () => {
+  const up = randomBytes(64 * 1024);
+  const down = randomBytes(256 * 1024);
+  const t = await setup(down, up.length);
+  try {
+    assert.equal(await transfer(t.session, up, down.length), sha(down));
+    const proxy = t.rendezvous.proxies[0];
+    assert.equal(proxy.firstUp!.length, 16);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the last ACKs
+    const before = proxy.bytesUp;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.ok(
+      proxy.bytesUp - before < PADDING_MIN_BYTES * 4,
+      `${proxy.bytesUp - before} bytes in an idle second`,
+    );
+  } finally {
+    await t.close();
   }
 });
