@@ -3,6 +3,12 @@
  * (SNOWFLAKE-PROTOCOL.md §7.9): IPv4 and IPv6 addresses, with an optional
  * `:port`, and IPv6 written with `%3a` colons (2.5.1), become `[scrubbed]`.
  * Times like `12:34:56` and versions like `2.5.1` survive.
+ *
+ * An address must not sit inside a run of `:`-joined words, or a DTLS
+ * fingerprint (`AB:CD:…`) would lose a stretch of itself. safelog applies that
+ * rule to any colon, so it keeps `stun:192.0.2.1:3478`; we also take an address
+ * right after a `scheme:` or `key:` word with a letter no hex digit has (g–z),
+ * which no fingerprint or IPv6 group contains.
  */
 
 const COLON = "(?::|%3[aA])";
@@ -13,8 +19,10 @@ const IPV6_COMPRESSED =
   `(?:${HEX}${COLON}){0,6}${HEX}${COLON}${COLON}(?:${HEX}${COLON}){0,6}(?:${IPV4}|${HEX})`;
 const IPV6 = `(?:${IPV6_COMPRESSED}|${IPV6_FULL})`;
 const ADDRESS = `(?:\\[${IPV6}\\]|${IPV6}|${IPV4})(?::\\d{1,5})?`;
-const BEFORE = String.raw`(^|\s|[^\w:])`;
-const AFTER = String.raw`(?=\s|: |[^\w:]|$)`;
+const BEFORE = String.raw`((?<=[g-zG-Z_][\w+.-]*:)|^|[^\w:])`;
+// A colon after the address ends it unless it joins on to another word (`:80`
+// was taken as the port; `1.2.3.4:x` is something else).
+const AFTER = String.raw`(?=[^\w:]|:(?![\w:])|$)`;
 
 const ADDRESS_PATTERN = new RegExp(`${BEFORE}${ADDRESS}${AFTER}`, "gm");
 

@@ -26,7 +26,10 @@ import { cpuSeconds, type Impl, proxyCommand, readMeter, startOurServer } from "
 import { createNetns, deleteNetns } from "../util/netns.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
-// Nothing listens here: STUN fails fast and NAT types are `unknown` (the broker matches them).
+// Nothing answers here: no STUN server runs in the namespace, and the ICMP port-unreachable never
+// reaches pion's unconnected UDP socket. So every ICE gathering (each client offer, each proxy answer)
+// waits out pion's 5 s srflx timeout (stunGatherTimeout) before it completes, and the NAT tests time
+// out too (ours: 5 s a request), leaving NAT types `unknown` (the broker matches them).
 const STUN = "stun:192.0.2.1:3478";
 
 export interface CellOptions {

@@ -69,7 +69,7 @@ export interface ClientChain {
   waitForIdleProxies(n: number, deadline: number): Promise<void>;
   /** Runs the two ends: `up` bytes from the SOCKS side, `down` from the ORPort side. */
   transfer(up: number, down: number, timeoutMs: number, ptArgs?: string): Transfer;
-  /** Starts `cmd args` in the namespace, stopped with the chain (stdin piped when `env` is given). */
+  /** Starts `cmd args` in the namespace (stdin piped), stopped with the chain. */
   spawn(cmd: string, args: string[], env?: Record<string, string>): Proc;
   /** Every process's output, for failure messages. */
   logs(): Promise<string>;
@@ -130,7 +130,7 @@ export async function startClientChain(options: ClientChainOptions): Promise<Cli
       `127.0.0.1:${CHAIN_OR_PORT}`,
     ]);
     procs.push(server);
-    // It serves until its stdin closes: an env makes spawnIn pipe stdin (and close it on stop).
+    // It serves until its stdin closes (spawnIn pipes it and closes it on stop), so it dies with us.
     const stun = spawnIn(netns, Deno.execPath(), [
       "run",
       "-A",
@@ -140,7 +140,8 @@ export async function startClientChain(options: ClientChainOptions): Promise<Cli
       "192.0.2.1,192.0.2.3",
       "--ports",
       "3478,3479",
-    ], { SNOWFLAKE_TEST_STUN: "1" });
+      "--until-stdin-closes",
+    ]);
     procs.push(stun);
     await stun.waitFor(/^stun:/m, deadline);
     broker = await startNetnsBroker(netns, dir, `ws://192.0.2.1:${SERVER_PORT}/`);

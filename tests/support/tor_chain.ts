@@ -21,7 +21,10 @@ const REPO = new URL("../../", import.meta.url).pathname;
 const SERVER_PORT = 9902;
 const WEB_PORT = 9980;
 const TOR_BASE_PORT = 9100;
-// Nothing answers here: STUN fails fast, NAT types are `unknown` (the broker matches them).
+// Nothing answers here: no STUN server runs in the namespace, and the ICMP port-unreachable never
+// reaches pion's unconnected UDP socket. So every ICE gathering (each client offer, each proxy answer)
+// waits out pion's 5 s srflx timeout (stunGatherTimeout) before it completes, and the NAT tests time
+// out too (ours: 5 s a request), leaving NAT types `unknown` (the broker matches them).
 const STUN = "stun:192.0.2.1:3478";
 
 export interface TorChainOptions {

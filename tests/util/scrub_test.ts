@@ -60,12 +60,61 @@ const FORMATS = [
   "[2001:db8:3:4::192.0.2.33]",
 ];
 
-Deno.test("scrubAddresses: safelog messages", () => {
-  for (const [input, expected] of MESSAGES) assert.equal(scrubAddresses(input), expected, input);
-});
-
 Deno.test("scrubAddresses: every address format becomes [scrubbed]", () => {
   for (const address of FORMATS) assert.equal(scrubAddresses(address), "[scrubbed]", address);
+});
+
+// Addresses safelog keeps because a colon stands before them: a URL scheme or a `key:` word.
+const AFTER_A_COLON: [string, string][] = [
+  ["stun:192.0.2.1:3478", "stun:[scrubbed]"],
+  ["turn:[2001:db8::1]:3478", "turn:[scrubbed]"],
+  ["stun:[::ffff:192.0.2.1]:3478", "stun:[scrubbed]"],
+  ["turns:2001:db8::1 up", "turns:[scrubbed] up"],
+  ["ice servers stun:192.0.2.1:3478,turn:192.0.2.2", "ice servers stun:[scrubbed],turn:[scrubbed]"],
+  ["peer addr:192.0.2.7 gone", "peer addr:[scrubbed] gone"],
+  ["srflx raddr:192.0.2.9:5000.", "srflx raddr:[scrubbed]."],
+];
+
+// Other places an address stands.
+const ELSEWHERE: [string, string][] = [
+  ["dial ws://1.2.3.4:80/ failed", "dial ws://[scrubbed]/ failed"],
+  ["dial wss://[2001:db8::2]:443/?x=1", "dial wss://[scrubbed]/?x=1"],
+  ["addr=1.2.3.4 port=5", "addr=[scrubbed] port=5"],
+  ["client_ip=::ffff:192.0.2.1&x", "client_ip=[scrubbed]&x"],
+  ["from ::ffff:192.0.2.1:9000 ok", "from [scrubbed] ok"],
+  ["lost 192.0.2.1:", "lost [scrubbed]:"],
+  ["lost 192.0.2.1: timeout", "lost [scrubbed]: timeout"],
+  ["(192.0.2.1)", "([scrubbed])"],
+];
+
+// Not addresses: left as they are.
+const NOT_ADDRESSES = [
+  "snowflake-client 2.5.1 started",
+  "version:2.5.1",
+  "at 18:25:00 UTC",
+  "time:18:25:00",
+  "2026/12/02 18:25:00.123456 listening",
+  "localhost:8080",
+  "snowflake.torproject.net:443",
+  "a=fingerprint:sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89",
+  "fingerprint:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01",
+  "session 1a2b:3c4d closed",
+  "ratio 1.25 of 3.5",
+];
+
+const REWRITES: Record<string, [string, string][]> = {
+  "safelog messages": MESSAGES,
+  "an address right after a colon": AFTER_A_COLON,
+  "URLs, key=value, IPv4-mapped IPv6, trailing colon": ELSEWHERE,
+};
+for (const [name, rows] of Object.entries(REWRITES)) {
+  Deno.test(`scrubAddresses: ${name}`, () => {
+    for (const [input, expected] of rows) assert.equal(scrubAddresses(input), expected, input);
+  });
+}
+
+Deno.test("scrubAddresses: versions, times, host names and fingerprints survive", () => {
+  for (const text of NOT_ADDRESSES) assert.equal(scrubAddresses(text), text);
 });
 
 Deno.test("scrubAddresses: several lines", () => {
