@@ -137,7 +137,8 @@ async function clientStun(chain: ClientChain): Promise<string> {
     "3480,3481",
     "--mode",
     "rfc5389",
-  ], { SNOWFLAKE_TEST_STUN: "1" });
+    "--until-stdin-closes",
+  ]);
   return (await stun.waitFor(/^stun:\S+$/m, Date.now() + 30_000))[0];
 }
 
