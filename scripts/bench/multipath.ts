@@ -12,13 +12,15 @@
  *   peers.ts readMeter) is SIGKILLed a quarter in and a fresh proxy started:
  *   the longest gap in the received bytes. Debian's `snowflake-client` 2.5.1
  *   (`max` 1, through our proxies) is the reference, in the same run.
- * - Churn: 3 proxies, `max` 3; a churn-free download, then the same download
+ * - Churn: 3 proxies, `max` 3; after a warm-up download, a churn-free download, then the same download
  *   with the busiest proxy (over the last period) SIGKILLed every 5 s and a
  *   fresh one started, bounded in time: MB/s under churn as a fraction of the
  *   churn-free MB/s of the same run, and the longest gap.
  * - Rate-limited proxies: 3 proxies each capped by our `-bandwidth-cap`
  *   (1 MB/s, both directions together), `max` 1, 2, 3: the steady MB/s (from
- *   a quarter of the download to its end, past the cap's one-second burst).
+ *   a quarter of the transfer to its end, past the cap's one-second burst),
+ *   downloading (the server chooses the path of each packet: whichever of the
+ *   session's WebSockets is free) and uploading (the client's scheduler does).
  *
  * Runs are bounded in count and time; every chain is torn down after its
  * phase, even on failure. The machine is shared: figures are noisy.
@@ -43,26 +45,28 @@ const CAP_BYTES_PER_SECOND = 1_000_000;
 const CHURN_PERIOD_MS = 5_000;
 const IDLE_WAIT_MS = 60_000;
 
-/** Downstream progress of a transfer, sampled every 50 ms from its progress lines: when the count grew. */
+type Side = "up" | "down";
+
+/** One direction's progress in a transfer, sampled every 50 ms from its progress lines: when the count grew. */
 class Progress {
-  readonly points: { t: number; down: number }[] = [];
+  readonly points: { t: number; bytes: number }[] = [];
   readonly #timer: ReturnType<typeof setInterval>;
 
-  constructor(transfer: Transfer) {
+  constructor(transfer: Transfer, side: Side = "down") {
     this.#timer = setInterval(() => {
       const out = transfer.proc.out();
       const at = out.lastIndexOf('{"progress"');
       if (at < 0) return;
       const line = out.slice(at, out.indexOf("\n", at));
       try {
-        const down = JSON.parse(line).progress.down as number;
-        if (down > this.down) this.points.push({ t: performance.now(), down });
+        const bytes = JSON.parse(line).progress[side] as number;
+        if (bytes > this.bytes) this.points.push({ t: performance.now(), bytes });
       } catch { /* a line still being written */ }
     }, 50);
   }
 
-  get down(): number {
-    return this.points.length ? this.points[this.points.length - 1].down : 0;
+  get bytes(): number {
+    return this.points.length ? this.points[this.points.length - 1].bytes : 0;
   }
 
   stop(): void {
@@ -79,10 +83,10 @@ class Progress {
 
   /** MB/s from the first time the count reached `fromBytes` to the last sample. */
   rateFrom(fromBytes: number): number {
-    const start = this.points.find((p) => p.down >= fromBytes);
+    const start = this.points.find((p) => p.bytes >= fromBytes);
     const last = this.points[this.points.length - 1];
     if (!start || !last || last.t <= start.t) return NaN;
-    return (last.down - start.down) / MB / ((last.t - start.t) / 1000);
+    return (last.bytes - start.bytes) / MB / ((last.t - start.t) / 1000);
   }
 }
 
@@ -112,10 +116,13 @@ class Fleet {
   }
 }
 
-function checkIntact(result: TransferResult, down: number, what: string): void {
+function checkIntact(result: TransferResult, size: number, what: string, side: Side = "down"): void {
   if (result.error) throw new Error(`${what}: ${result.error}`);
-  if (result.downBytes !== down || result.downSha256 !== result.downSentSha256) {
-    throw new Error(`${what}: download not intact (${result.downBytes} of ${down} bytes)`);
+  const [bytes, got, sent] = side === "down"
+    ? [result.downBytes, result.downSha256, result.downSentSha256]
+    : [result.upBytes, result.upSha256, result.upSentSha256];
+  if (bytes !== size || got !== sent) {
+    throw new Error(`${what}: ${side}load not intact (${bytes} of ${size} bytes)`);
   }
 }
 
@@ -200,6 +207,15 @@ interface ChurnFigures {
   churnBytes: number;
 }
 
+/**
+ * A download over the chain's 3 proxies before anything is measured: fresh Deno processes run slower until V8 has
+ * compiled their hot paths, which would favour whichever of churn-free and churn ran second.
+ */
+async function warmUp(fleet: Fleet, size: number): Promise<void> {
+  await fleet.chain.waitForIdleProxies(3, Date.now() + IDLE_WAIT_MS);
+  checkIntact(await fleet.chain.transfer(0, size, 60_000, fleet.args(3)).result, size, "warm-up");
+}
+
 /** One churn run on 3 proxies, max 3: a churn-free download, then the same size with the busiest killed every 5 s. */
 async function churnRun(fleet: Fleet, size: number, timeoutMs: number): Promise<ChurnFigures> {
   const { chain } = fleet;
@@ -229,7 +245,7 @@ async function churnRun(fleet: Fleet, size: number, timeoutMs: number): Promise<
     if (!r.error) checkIntact(r, size, "churn run");
     // Bounded in time: a run that did not finish counts the bytes it got by its deadline.
     const complete = !r.error;
-    const bytes = complete ? size : progress.down;
+    const bytes = complete ? size : progress.bytes;
     const seconds = complete ? r.downMs / 1000 : (end - firstByte) / 1000;
     console.error(
       `bench multipath: churn ${kills} kills, ${(bytes / MB).toFixed(1)} MB in ${seconds.toFixed(1)} s${
@@ -248,17 +264,25 @@ async function churnRun(fleet: Fleet, size: number, timeoutMs: number): Promise<
   }
 }
 
-/** One rate-limited run: the steady MB/s of a download over `max` capped proxies. */
-async function cappedRun(fleet: Fleet, max: number, size: number, timeoutMs: number): Promise<number> {
+/** One rate-limited run: the steady MB/s of a download (or upload) over `max` capped proxies. */
+async function cappedRun(
+  fleet: Fleet,
+  side: Side,
+  max: number,
+  size: number,
+  timeoutMs: number,
+): Promise<number> {
   const { chain } = fleet;
   await chain.waitForIdleProxies(3, Date.now() + IDLE_WAIT_MS);
-  const transfer = chain.transfer(0, size, timeoutMs, fleet.args(max));
-  const progress = new Progress(transfer);
+  const transfer = side === "down"
+    ? chain.transfer(0, size, timeoutMs, fleet.args(max))
+    : chain.transfer(size, 0, timeoutMs, fleet.args(max));
+  const progress = new Progress(transfer, side);
   try {
     const result = await transfer.result;
-    checkIntact(result, size, `rate-limited run, max ${max}`);
+    checkIntact(result, size, `rate-limited ${side}load, max ${max}`, side);
     const rate = progress.rateFrom(size / 4);
-    console.error(`bench multipath: ${max} capped proxies: ${rate.toFixed(2)} MB/s steady`);
+    console.error(`bench multipath: ${side}load over ${max} capped proxies: ${rate.toFixed(2)} MB/s steady`);
     return rate;
   } finally {
     progress.stop();
@@ -339,7 +363,10 @@ export const bench: Bench = async ({ quick }) => {
       "ours",
       3,
       ONE_CLIENT,
-      (fleet) => repeat(() => churnRun(fleet, churnSize, churnBoundMs), 1, runs, quick ? 0 : 200_000),
+      async (fleet) => {
+        await warmUp(fleet, churnSize / 5);
+        return await repeat(() => churnRun(fleet, churnSize, churnBoundMs), 1, runs, quick ? 0 : 200_000);
+      },
     );
     const fractions = churn.map((c) => c.churnMbps / c.freeMbps);
     const gaps = churn.map((c) => c.churnGapMs);
@@ -373,24 +400,34 @@ export const bench: Bench = async ({ quick }) => {
   });
 
   const cappedRows = await phase("rate-limited", async () => {
-    const capped: number[][] = [];
+    const capped: Record<Side, number[][]> = { down: [], up: [] };
     const cap = [...ONE_CLIENT, "-bandwidth-cap", String(CAP_BYTES_PER_SECOND)];
     await withChain("ours", 3, cap, async (fleet) => {
-      for (const max of [1, 2, 3]) {
-        capped[max] = await repeat(() => cappedRun(fleet, max, cappedSize, 90_000), runs, runs, 0);
+      for (const side of ["down", "up"] as const) {
+        for (const max of [1, 2, 3]) {
+          capped[side][max] = await repeat(
+            () => cappedRun(fleet, side, max, cappedSize, 90_000),
+            runs,
+            runs,
+            0,
+          );
+        }
       }
     });
-    return [1, 2, 3].map((max) => ({
-      case: `${max} proxies capped at ${CAP_BYTES_PER_SECOND / MB} MB/s each, max ${max}`,
-      unit: "MB/s",
-      ours: median(capped[max]),
-      best: best(capped[max], true),
-      note: `${max > 1 ? `${(median(capped[max]) / median(capped[1])).toFixed(2)}× one proxy; ` : ""}` +
-        `${max === 2 ? "target ≥ 1.6×; " : ""}${capped[max].length} runs, ${
-          cappedSize / MB
-        } MB, steady rate ` +
-        "from ¼ to the end",
-    }));
+    return (["down", "up"] as const).flatMap((side) =>
+      [1, 2, 3].map((max) => {
+        const figures = capped[side][max];
+        const ratio = median(figures) / median(capped[side][1]);
+        return {
+          case: `${side}load, ${max} proxies capped at ${CAP_BYTES_PER_SECOND / MB} MB/s each, max ${max}`,
+          unit: "MB/s",
+          ours: median(figures),
+          best: best(figures, true),
+          note: `${max > 1 ? `${ratio.toFixed(2)}× one proxy; ` : ""}${max === 2 ? "target ≥ 1.6×; " : ""}` +
+            `${figures.length} runs, ${cappedSize / MB} MB, steady rate from ¼ to the end`,
+        };
+      })
+    );
   });
   return [...stallRows, ...churnRows, ...cappedRows];
 };
