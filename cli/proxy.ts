@@ -1,8 +1,8 @@
 /**
  * `snowflake proxy`: the standalone volunteer proxy, a drop-in for Go
  * `snowflake-proxy` 2.5.1 (SNOWFLAKE-PROTOCOL.md §6.1): its flags and
- * defaults, upstream's later `-poll-interval`, `-metrics*` and
- * `-allow-proxying-to-private-addresses`, and ours (`-bandwidth-cap`,
+ * defaults, upstream's later `-poll-interval`, `-metrics*`, `-outbound-address`
+ * and `-allow-proxying-to-private-addresses`, and ours (`-bandwidth-cap`,
  * `-max-backoff`). Only turns flags into a ProxyConfig; see lib/proxy/.
  */
 
@@ -19,9 +19,9 @@ import {
   ProxyConfigError,
 } from "../lib/proxy/config.ts";
 import { proxyMetricsHandler } from "../lib/proxy/metrics.ts";
+import { stunNatProbe } from "../lib/proxy/nat_probe.ts";
 import { startProxy } from "../lib/proxy/proxy.ts";
 import { resolveHostDns } from "../lib/net/resolve.ts";
-import { discoverNatType } from "../lib/nat/discover_nat_type.ts";
 import { errorMessage } from "../lib/util/errors.ts";
 import { flag, parseCommandLine } from "../lib/util/flags.ts";
 import { Logger, type LogSink, stderrSink } from "../lib/util/log.ts";
@@ -60,6 +60,7 @@ const FLAGS = {
     false,
     "allow forwarding client connections to private IP addresses (loopback, RFC 1918, link-local)",
   ),
+  "outbound-address": flag.string("", "prefer the given address as outbound address"),
   metrics: flag.bool(false, "enable the exposition of Prometheus metrics"),
   "metrics-address": flag.string("localhost", "set listen address for metrics service"),
   "metrics-port": flag.int(9999, "set port for the metrics service"),
@@ -137,6 +138,9 @@ export async function main(args: string[]): Promise<number> {
       return fatal(`-ephemeral-ports-range: ${errorMessage(error)}`);
     }
   }
+  if (v["outbound-address"] && v["keep-local-addresses"]) {
+    return fatal("Cannot keep local address candidates when outbound address is specified");
+  }
   logger.info(`snowflake-proxy ${denoJson.version}`);
   let proxy;
   try {
@@ -150,22 +154,16 @@ export async function main(args: string[]): Promise<number> {
       allowPrivateAddresses: v["allow-proxying-to-private-addresses"],
       keepLocalAddresses: v["keep-local-addresses"],
       ephemeralPortRange,
+      outboundAddress: v["outbound-address"],
       pollIntervalMs: v["poll-interval"],
       maxBackoffMs: v["max-backoff"],
       natRetestIntervalMs: v["nat-retest-interval"],
       summaryIntervalMs: v["summary-interval"],
       bandwidthCapBytesPerSecond: v["bandwidth-cap"],
       resolveHost: resolveHostDns,
-      // RFC 5780 behaviour tests over -stun, as the Go client does (the Go proxy's probe server is fixed to
-      // the Tor Project's); "unknown" when the server cannot tell (e.g. no OTHER-ADDRESS).
-      probeNat: v.stun
-        ? (signal) =>
-          discoverNatType({
-            stunUrl: v.stun,
-            signal,
-            onResult: (result) => logger.debug(`NAT test: ${result.reason ?? result.natType}`),
-          })
-        : undefined,
+      // RFC 5780 mapping and filtering tests over -stun (the Go proxy's probe server is fixed to the Tor
+      // Project's); "unknown" when the server cannot tell (e.g. no OTHER-ADDRESS).
+      probeNat: v.stun ? stunNatProbe(v.stun, logger) : undefined,
       logger,
     });
   } catch (error) {

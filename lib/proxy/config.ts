@@ -2,7 +2,8 @@
  * The proxy's configuration and Go snowflake-proxy 2.5.1's defaults
  * (SNOWFLAKE-PROTOCOL.md §6.1, §6.7; `proxy/lib/snowflake.go`). Later
  * upstream names: `-poll-interval` (5 s, at least 2 s),
- * `-allow-proxying-to-private-addresses`, `-metrics-address`/`-metrics-port`.
+ * `-allow-proxying-to-private-addresses`, `-metrics-address`/`-metrics-port`,
+ * `-outbound-address`.
  */
 
 import type { NatType } from "../messages/nat.ts";
@@ -67,6 +68,8 @@ export interface ProxyConfig {
   keepLocalAddresses?: boolean;
   /** `-ephemeral-ports-range`: UDP ports ICE may use. */
   ephemeralPortRange?: { min: number; max: number };
+  /** `-outbound-address`: the IP ICE prefers (lib/webrtc's `outboundAddress`); default every interface. */
+  outboundAddress?: string;
   /** Gather loopback candidates too (ours, for peers on one host, e.g. tests). */
   includeLoopbackCandidates?: boolean;
   /** `-poll-interval`, ms; default 5 s, at least {@link MIN_POLL_INTERVAL_MS}. */

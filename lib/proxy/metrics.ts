@@ -7,18 +7,12 @@
  */
 
 import { NAT_TYPES } from "../messages/nat.ts";
+import { formatPrometheusText, prometheusHandler, type PrometheusMetric } from "../util/prometheus.ts";
 import type { ProxyStats } from "./proxy.ts";
-
-interface Metric {
-  name: string;
-  type: "counter" | "gauge";
-  help: string;
-  samples: [labels: string, value: number][];
-}
 
 const PREFIX = "tor_snowflake_proxy_";
 
-function metrics(s: ProxyStats): Metric[] {
+function metrics(s: ProxyStats): PrometheusMetric[] {
   return [
     {
       name: "connections_total",
@@ -91,24 +85,10 @@ function metrics(s: ProxyStats): Metric[] {
 
 /** The text exposition of `stats`. */
 export function formatProxyPrometheus(stats: ProxyStats): string {
-  const lines: string[] = [];
-  for (const metric of metrics(stats)) {
-    const name = PREFIX + metric.name;
-    lines.push(`# HELP ${name} ${metric.help}`, `# TYPE ${name} ${metric.type}`);
-    for (const [labels, value] of metric.samples) lines.push(`${name}${labels} ${value}`);
-  }
-  return lines.join("\n") + "\n";
+  return formatPrometheusText(metrics(stats), PREFIX);
 }
 
 /** A request handler for `/internal/metrics` and `/metrics`; other paths get 404. */
-export function proxyMetricsHandler(stats: () => ProxyStats): (request: Request) => Response {
-  return (request) => {
-    const path = new URL(request.url).pathname;
-    if (path !== "/internal/metrics" && path !== "/metrics") {
-      return new Response("not found\n", { status: 404 });
-    }
-    return new Response(formatProxyPrometheus(stats()), {
-      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-    });
-  };
+export function proxyMetricsHandler(stats: () => ProxyStats): (request: Request) => Promise<Response> {
+  return prometheusHandler(["/internal/metrics", "/metrics"], () => formatProxyPrometheus(stats()));
 }

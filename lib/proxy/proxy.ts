@@ -18,6 +18,7 @@
 
 import { errorMessage } from "../util/errors.ts";
 import { NameMatcher } from "../messages/name_matcher.ts";
+import { parseIp } from "../net/addr.ts";
 import { NAT_UNKNOWN, type NatType } from "../messages/nat.ts";
 import { parseSessionDescription } from "../messages/session_description.ts";
 import { systemClock } from "../util/clock.ts";
@@ -131,6 +132,11 @@ function validate(config: ProxyConfig): void {
   ) {
     if (value !== undefined && !(value >= 0)) throw new ProxyConfigError(`${name} ${value} is negative`);
   }
+  if (config.outboundAddress && parseIp(config.outboundAddress) === null) {
+    throw new ProxyConfigError(
+      `outbound address ${JSON.stringify(config.outboundAddress)} is not an IP address`,
+    );
+  }
   const pattern = config.allowedRelayHostnamePattern ?? DEFAULT_RELAY_PATTERN;
   if (!NameMatcher.isValidRule(pattern)) {
     throw new ProxyConfigError(`allowed relay hostname pattern ${JSON.stringify(pattern)} must end with $`);
@@ -177,6 +183,7 @@ export function startProxy(config: ProxyConfig = {}): ProxyHandle {
     stripLocalAddresses: !(config.keepLocalAddresses ?? false),
     includeLoopbackCandidates: config.includeLoopbackCandidates ?? false,
     portRange: config.ephemeralPortRange,
+    outboundAddress: config.outboundAddress || undefined,
     mdns: "disabled",
     iceGatheringTimeoutMs: ICE_GATHERING_TIMEOUT_MS,
     // pion's warnings (STUN timeouts, stray packets) are noise to an operator: only with -verbose.

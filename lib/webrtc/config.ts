@@ -6,6 +6,7 @@
  * (SNOWFLAKE-PROTOCOL.md §6.2, §7.4–7.5).
  */
 
+import { parseIp } from "../net/addr.ts";
 import type { Logger } from "../util/log.ts";
 
 /** A STUN or TURN server, as in the W3C API. */
@@ -40,6 +41,13 @@ export interface RTCConfiguration {
    * on a STUN server after 5 s by itself).
    */
   iceGatheringTimeoutMs?: number;
+  /**
+   * Prefer this IP as the outbound address for ICE (the proxy's `-outbound-address`): an address
+   * of this host limits host candidates to it; any other (a public address in front of a 1:1 NAT)
+   * replaces the host candidates' address, as upstream Snowflake does. Server-reflexive candidates
+   * stay, and the address is never stripped as local. Default: every interface.
+   */
+  outboundAddress?: string;
   /** Where pion's warnings and errors go (addresses scrubbed by the Logger). Default: dropped. */
   logger?: Logger;
 }
@@ -67,6 +75,10 @@ export function encodePeerConfig(config: RTCConfiguration): string {
   if (!["disabled", "query-only", "query-and-gather"].includes(mdns)) {
     throw new TypeError(`RTCConfiguration: mdns "${mdns}" is not disabled, query-only or query-and-gather`);
   }
+  const outbound = config.outboundAddress ?? "";
+  if (outbound !== "" && parseIp(outbound) === null) {
+    throw new TypeError(`RTCConfiguration: outboundAddress ${JSON.stringify(outbound)} is not an IP address`);
+  }
   return JSON.stringify({
     iceServers,
     includeLoopbackCandidates: config.includeLoopbackCandidates ?? false,
@@ -75,6 +87,7 @@ export function encodePeerConfig(config: RTCConfiguration): string {
     portMax: range?.max ?? 0,
     mdns,
     iceGatheringTimeoutMs: timeout,
+    outboundAddress: outbound,
   });
 }
 

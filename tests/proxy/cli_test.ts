@@ -56,6 +56,7 @@ Deno.test("proxy cli: -h lists every Go snowflake-proxy 2.5.1 flag with its defa
       "metrics-address",
       "metrics-port",
       "allow-proxying-to-private-addresses",
+      "outbound-address",
       "bandwidth-cap",
     ]
   ) {
@@ -90,6 +91,8 @@ Deno.test("proxy cli: bad flags are clear errors, exit status non-zero", async (
     [["-relay", "https://x/"], /-relay: relay URL scheme https: is not ws: or wss:/],
     [["-broker", "not a url"], /broker URL "not a url" is not a URL/],
     [["-poll-interval", "1s"], /poll interval 1s is less than 2s/],
+    [["-outbound-address", "proxy.example"], /outbound address "proxy.example" is not an IP address/],
+    [["-outbound-address", "192.0.2.2", "-keep-local-addresses"], /Cannot keep local address candidates/],
     [["-nope"], /flag provided but not defined: -nope/],
   ];
   for (const [args, message] of cases) {

@@ -2,12 +2,15 @@
  * The proxy's NAT type (issue 13 item 3): RFC 5780 tests over the STUN server
  * (lib/nat's discoverNatType against tests/support/stun_server.ts emulating a
  * NAT), sent in each poll, retested; and a test that never finishes does not
- * hold polling back.
+ * hold polling back. The proxy's own probe (`stunNatProbe`, what `-stun` gives
+ * the CLI) runs the filtering test too: port-dependent filtering is restricted.
  */
 
 import assert from "node:assert/strict";
 import { discoverNatType } from "../../lib/nat/discover_nat_type.ts";
 import type { NatType } from "../../lib/messages/nat.ts";
+import { stunNatProbe } from "../../lib/proxy/nat_probe.ts";
+import { Logger } from "../../lib/util/log.ts";
 import { startStunServer } from "../support/stun_server.ts";
 import { ScriptedBroker, startRigProxy, TestRelay } from "./loopback_rig.ts";
 
@@ -60,5 +63,45 @@ Deno.test("proxy NAT: a NAT test that never ends does not hold polling back; the
   } finally {
     await proxy.stop(); // aborts the hanging test
     await relay.close();
+  }
+});
+
+Deno.test("proxy NAT: stunNatProbe runs the RFC 5780 filtering test; port-dependent filtering is restricted", async () => {
+  const lines: string[] = [];
+  const logger = new Logger((line) => lines.push(line), { verbose: true });
+  const cases = [
+    [{ filtering: "address-and-port-dependent" }, "restricted"],
+    [{ filtering: "address-dependent" }, "unrestricted"],
+    [{ mapping: "address-dependent" }, "restricted"],
+    [{ mode: "rfc5389" }, "unknown"],
+  ] as const;
+  for (const [behaviour, expected] of cases) {
+    const server = await startStunServer(behaviour);
+    try {
+      const probe = stunNatProbe(server.url, logger, { transactionTimeoutMs: 600 });
+      assert.equal(await probe(new AbortController().signal), expected, JSON.stringify(behaviour));
+      if (!("mode" in behaviour)) assert.ok(server.changeRequests > 0, "no CHANGE-REQUEST sent");
+    } finally {
+      server.close();
+    }
+  }
+  assert.ok(
+    lines.some((line) =>
+      /NAT test: restricted \(mapping endpoint-independent, filtering port-dependent\)/.test(line)
+    ),
+  );
+  // The proxy puts the probe's answer into its polls.
+  const stun = await startStunServer({ filtering: "address-and-port-dependent" });
+  const broker = new ScriptedBroker(300);
+  const relay = new TestRelay();
+  const proxy = startRigProxy(broker, relay, {
+    probeNat: stunNatProbe(stun.url, logger, { transactionTimeoutMs: 600 }),
+  });
+  try {
+    while (broker.polls.at(-1)?.nat !== "restricted") await broker.nextPoll();
+  } finally {
+    await proxy.stop();
+    await relay.close();
+    stun.close();
   }
 });

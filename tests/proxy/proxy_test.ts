@@ -18,6 +18,7 @@ import {
 } from "./loopback_rig.ts";
 import { randomBytes, sha256Hex } from "../server/harness.ts";
 import type { ProxyHandle } from "../../lib/proxy/proxy.ts";
+import { parseSessionDescription } from "../../lib/messages/session_description.ts";
 
 /** Runs `body` with a broker, a relay and a proxy, and tears all down. */
 async function withRig(
@@ -312,4 +313,21 @@ Deno.test("proxy: a client that names a small max-message-size gets messages no 
     assert.equal(await sha256Hex(client.bytes()), await sha256Hex(data));
     client.close();
   });
+});
+
+Deno.test("proxy: -outbound-address limits the answer's host candidates to that address", async () => {
+  await withRig(async ({ broker, relay }) => {
+    relay.behaviour = echo;
+    const client = await connectClient(broker);
+    await client.opened;
+    const hosts = parseSessionDescription(broker.answers[0], "answer").sdp.split("\r\n").filter((line) =>
+      line.startsWith("a=candidate:")
+    )
+      .map((line) => line.split(" ")[4]);
+    assert.ok(hosts.length > 0);
+    assert.deepEqual(hosts.filter((address) => address !== "127.0.0.1"), [], hosts.join(","));
+    client.channel.send(new Uint8Array(1000));
+    await client.waitForBytes(1000);
+    client.close();
+  }, { outboundAddress: "127.0.0.1" });
 });

@@ -1,7 +1,7 @@
 /**
  * The configuration options reach pion: loopback candidates, stripping of
  * local addresses (SNOWFLAKE-PROTOCOL.md §7.5 step 4), the UDP port range,
- * mDNS, the ICE gathering timeout, and unordered/unreliable channels.
+ * mDNS, the ICE gathering timeout, the outbound address, and unordered/unreliable channels.
  */
 
 import assert from "node:assert/strict";
@@ -73,6 +73,32 @@ Deno.test("webrtc config: ICE binds only ports in portRange", async () => {
   for (const candidate of found) {
     assert.ok(candidate.port >= min && candidate.port <= min + 19, `port ${candidate.port} outside ${min}..`);
   }
+});
+
+Deno.test("webrtc config: outboundAddress of this host limits host candidates to it, and ICE connects", async () => {
+  const all = await gather({ includeLoopbackCandidates: true });
+  const limited = await gather({ includeLoopbackCandidates: true, outboundAddress: "127.0.0.1" });
+  assert.ok(all.some((c) => c.address !== "127.0.0.1"), JSON.stringify(all));
+  assert.ok(limited.length > 0);
+  assert.deepEqual(limited.filter((c) => c.address !== "127.0.0.1"), [], JSON.stringify(limited));
+  const pair = await connectPair({}, { includeLoopbackCandidates: true, outboundAddress: "127.0.0.1" });
+  try {
+    const got = new Promise<string>((resolve) => pair.remote.onmessage = (e) => resolve(String(e.data)));
+    pair.local.send("via the outbound address");
+    assert.equal(await within(got, 10_000, () => "no message"), "via the outbound address");
+  } finally {
+    pair.close();
+  }
+});
+
+Deno.test("webrtc config: another outboundAddress replaces the host candidates' address and is not stripped", async () => {
+  // 10.1.2.3 is on no interface here (a public address in front of a 1:1 NAT, say) and is private:
+  // stripLocalAddresses would drop it, were it not the configured outbound address.
+  const mapped = await gather({ stripLocalAddresses: true, outboundAddress: "10.1.2.3" });
+  const hosts = mapped.filter((c) => c.type === "host");
+  assert.ok(hosts.length > 0, JSON.stringify(mapped));
+  assert.deepEqual(hosts.filter((c) => c.address !== "10.1.2.3"), [], JSON.stringify(hosts));
+  assert.throws(() => encodePeerConfig({ outboundAddress: "proxy.example" }), /outboundAddress .* not an IP/);
 });
 
 Deno.test("webrtc config: mDNS host names only with mdns query-and-gather", async () => {
@@ -179,6 +205,7 @@ Deno.test("webrtc config: the JSON handed to the shim", () => {
       portMax: 10010,
       mdns: "disabled",
       iceGatheringTimeoutMs: 500,
+      outboundAddress: "",
     }),
   );
 });

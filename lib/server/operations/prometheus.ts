@@ -6,15 +6,9 @@
 
 import { CARRIER_CLOSE_REASONS, UPGRADE_FAILURES } from "./counters.ts";
 import type { StatsSnapshot } from "./stats_line.ts";
+import { formatPrometheusText, prometheusHandler, type PrometheusMetric } from "../../util/prometheus.ts";
 
-interface Metric {
-  name: string;
-  type: "counter" | "gauge";
-  help: string;
-  samples: [labels: string, value: number][];
-}
-
-function metrics(s: StatsSnapshot): Metric[] {
+function metrics(s: StatsSnapshot): PrometheusMetric[] {
   const { carrier, tunnel } = s;
   return [
     {
@@ -125,22 +119,12 @@ function metrics(s: StatsSnapshot): Metric[] {
 
 /** The Prometheus text exposition of a snapshot. */
 export function formatServerPrometheus(snapshot: StatsSnapshot): string {
-  const lines: string[] = [];
-  for (const metric of metrics(snapshot)) {
-    lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`);
-    for (const [labels, value] of metric.samples) lines.push(`${metric.name}${labels} ${value}`);
-  }
-  return lines.join("\n") + "\n";
+  return formatPrometheusText(metrics(snapshot));
 }
 
 /** A request handler serving `/metrics` from `snapshot()`; other paths get 404. */
 export function serverMetricsHandler(
   snapshot: () => Promise<StatsSnapshot>,
 ): (request: Request) => Promise<Response> {
-  return async (request) => {
-    if (new URL(request.url).pathname !== "/metrics") return new Response("not found\n", { status: 404 });
-    return new Response(formatServerPrometheus(await snapshot()), {
-      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-    });
-  };
+  return prometheusHandler(["/metrics"], async () => formatServerPrometheus(await snapshot()));
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/pion/ice/v2"
@@ -31,6 +32,13 @@ type peerConfig struct {
 	// GatheringTimeoutMs declares gathering complete after this long even if
 	// pion is still gathering (0 = wait for pion).
 	GatheringTimeoutMs int `json:"iceGatheringTimeoutMs"`
+	// OutboundAddress (the proxy's -outbound-address): an IP of this host
+	// limits host candidates to it (pion's IP filter), so ICE sends from it;
+	// any other IP replaces the host candidates' address (1:1 NAT), as
+	// upstream does. Server-reflexive candidates stay either way. It is never
+	// stripped as a local address. "" = every interface.
+	OutboundAddress string `json:"outboundAddress"`
+	outboundIP      net.IP
 }
 
 func parsePeerConfig(raw []byte) (*peerConfig, error) {
@@ -40,6 +48,11 @@ func parsePeerConfig(raw []byte) (*peerConfig, error) {
 	}
 	if cfg.GatheringTimeoutMs < 0 {
 		return nil, fmt.Errorf("bad peer connection configuration: iceGatheringTimeoutMs %d < 0", cfg.GatheringTimeoutMs)
+	}
+	if cfg.OutboundAddress != "" {
+		if cfg.outboundIP = net.ParseIP(cfg.OutboundAddress); cfg.outboundIP == nil {
+			return nil, fmt.Errorf("bad peer connection configuration: outboundAddress %q is not an IP address", cfg.OutboundAddress)
+		}
 	}
 	return &cfg, nil
 }
@@ -72,6 +85,13 @@ func (cfg *peerConfig) api(log *eventLoggerFactory) (*webrtc.API, error) {
 			return nil, err
 		}
 	}
+	if ip := cfg.outboundIP; ip != nil {
+		if isInterfaceAddress(ip) {
+			s.SetIPFilter(func(candidate net.IP) bool { return candidate.Equal(ip) })
+		} else {
+			s.SetNAT1To1IPs([]string{ip.String()}, webrtc.ICECandidateTypeHost)
+		}
+	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(s)), nil
 }
 
@@ -85,4 +105,18 @@ func (cfg *peerConfig) configuration() webrtc.Configuration {
 		c.ICEServers = append(c.ICEServers, entry)
 	}
 	return c
+}
+
+// isInterfaceAddress tells whether ip is assigned to one of this host's interfaces.
+func isInterfaceAddress(ip net.IP) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, addr := range addrs {
+		if prefix, ok := addr.(*net.IPNet); ok && prefix.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
 }

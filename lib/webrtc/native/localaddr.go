@@ -11,9 +11,10 @@ import (
 // whose address is private, shared (CGNAT), link-local IPv4, unique-local
 // IPv6, loopback or unspecified: Snowflake's munging before an offer or
 // answer leaves the machine (SNOWFLAKE-PROTOCOL.md §7.5 step 4). srflx and
-// relay candidates always stay. SDP that does not parse is returned unchanged,
-// as Go Snowflake does.
-func stripLocalAddresses(text string) string {
+// relay candidates always stay, and so does a host candidate on keep (the
+// configured outbound address; nil = none). SDP that does not parse is
+// returned unchanged, as Go Snowflake does.
+func stripLocalAddresses(text string, keep net.IP) string {
 	var desc sdp.SessionDescription
 	if err := desc.Unmarshal([]byte(text)); err != nil {
 		return text
@@ -21,7 +22,7 @@ func stripLocalAddresses(text string) string {
 	for _, media := range desc.MediaDescriptions {
 		kept := media.Attributes[:0]
 		for _, attr := range media.Attributes {
-			if !attr.IsICECandidate() || !isLocalHostCandidate(attr.Value) {
+			if !attr.IsICECandidate() || !isLocalHostCandidate(attr.Value, keep) {
 				kept = append(kept, attr)
 			}
 		}
@@ -34,13 +35,13 @@ func stripLocalAddresses(text string) string {
 	return string(out)
 }
 
-func isLocalHostCandidate(value string) bool {
+func isLocalHostCandidate(value string, keep net.IP) bool {
 	candidate, err := ice.UnmarshalCandidate(value)
 	if err != nil || candidate.Type() != ice.CandidateTypeHost {
 		return false
 	}
 	ip := net.ParseIP(candidate.Address())
-	return ip != nil && (isLocalIP(ip) || ip.IsUnspecified() || ip.IsLoopback())
+	return ip != nil && !ip.Equal(keep) && (isLocalIP(ip) || ip.IsUnspecified() || ip.IsLoopback())
 }
 
 // isLocalIP: 10/8, 172.16/12, 192.168/16 (RFC 1918), 100.64/10 (RFC 6598),

@@ -151,7 +151,7 @@ func (p *peer) description(remote bool) ([]byte, error) {
 	}
 	out := *desc
 	if !remote && p.cfg.StripLocalAddresses {
-		out.SDP = stripLocalAddresses(out.SDP)
+		out.SDP = stripLocalAddresses(out.SDP, p.cfg.outboundIP)
 	}
 	return json.Marshal(out)
 }
