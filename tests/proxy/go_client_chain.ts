@@ -53,11 +53,17 @@ export interface Chain {
   stop(): Promise<void>;
 }
 
-/** Our proxy's command line in the chain (`extra` appended). */
-export function ourProxyArgs(brokerUrl: string, relayUrl: string, extra: string[] = []): string[] {
+/** Our proxy's command line in the chain (`extra` appended; `denoFlags` before the script, e.g. for profiling). */
+export function ourProxyArgs(
+  brokerUrl: string,
+  relayUrl: string,
+  extra: string[] = [],
+  denoFlags: string[] = [],
+): string[] {
   return [
     "run",
     "-A",
+    ...denoFlags,
     `${REPO}cli/main.ts`,
     "proxy",
     ...chainProxyFlags(brokerUrl, relayUrl),
@@ -82,7 +88,7 @@ function chainProxyFlags(brokerUrl: string, relayUrl: string): string[] {
 
 export async function startChain(
   kind: ProxyKind,
-  options: { name: string; proxyArgs?: string[]; deadline: number },
+  options: { name: string; proxyArgs?: string[]; denoFlags?: string[]; deadline: number },
 ): Promise<Chain> {
   const netns = `${options.name}-${Deno.pid}`;
   await createNetns(netns, "sfp");
@@ -120,7 +126,11 @@ export async function startChain(
     broker = await startNetnsBroker(netns, dir, relayUrl);
     const brokerUrl = `http://192.0.2.1:${broker.port}/`;
     const proxy = kind === "ours"
-      ? spawnIn(netns, Deno.execPath(), ourProxyArgs(brokerUrl, relayUrl, options.proxyArgs))
+      ? spawnIn(
+        netns,
+        Deno.execPath(),
+        ourProxyArgs(brokerUrl, relayUrl, options.proxyArgs, options.denoFlags),
+      )
       : spawnIn(netns, "snowflake-proxy", [
         ...chainProxyFlags(brokerUrl, relayUrl),
         ...options.proxyArgs ?? [],
