@@ -7,6 +7,14 @@
  */
 
 import denoJson from "../deno.json" with { type: "json" };
+import {
+  BridgeArgsError,
+  DEFAULT_MAX_PROXIES,
+  MAX_PADDING_IDLE_MS,
+  MIN_PADDING_IDLE_MS,
+  parsePaddingIdleMs,
+} from "../lib/client/bridge_args.ts";
+import { PADDING_MAX_BYTES, PADDING_MIN_BYTES } from "../lib/client/carrier_set.ts";
 import { type Client, type ClientConfig, startClient } from "../lib/client/client.ts";
 import { resolveAddr, tcpAddrHost } from "../lib/net/addr.ts";
 import { clientSetup, PtProxyUrlError } from "../lib/pt/client_env.ts";
@@ -19,7 +27,7 @@ import { fileSink, Logger, type LogSink, nullSink, stderrSink } from "../lib/uti
 
 const SUMMARY = "Snowflake client pluggable transport, with Turbo Tunnel. Run by tor as a managed proxy " +
   "(ClientTransportPlugin snowflake exec …), or on its own with -socks-addr. Bridge-line " +
-  "arguments (url=, front=, fronts=, ampcache=, ice=, max=, fingerprint=) override the flags.";
+  "arguments (url=, front=, fronts=, ampcache=, ice=, max=, fingerprint=, padding=) override the flags.";
 
 const FLAGS = {
   // Go snowflake-client 2.5.1
@@ -33,13 +41,24 @@ const FLAGS = {
   "log-to-state-dir": flag.bool(false, "resolve the log file relative to tor's pt state dir", {
     aliases: ["logToStateDir"],
   }),
-  max: flag.int(1, "capacity for number of multiplexed WebRTC peers"),
+  max: flag.int(
+    DEFAULT_MAX_PROXIES,
+    "capacity for number of multiplexed WebRTC peers: proxies carrying each session at once (ours " +
+      `defaults to ${DEFAULT_MAX_PROXIES}, Go's to 1: with two, a dying proxy costs about a second instead of ` +
+      "a rendezvous, for one more volunteer proxy per user)",
+  ),
   "unsafe-logging": flag.bool(false, "prevent logs from being scrubbed"),
   url: flag.string("", "URL of signaling broker"),
   version: flag.bool(false, "display version info to stderr and quit"),
   // later upstream
   fronts: flag.string("", "comma-separated front domains, tried in turn"),
   // ours
+  padding: flag.int(
+    0,
+    "padding: a proxy that sent nothing for this many ms sends " +
+      `${PADDING_MIN_BYTES}–${PADDING_MAX_BYTES} bytes of padding, and the ClientID is followed by as much; ` +
+      `${MIN_PADDING_IDLE_MS}–${MAX_PADDING_IDLE_MS}, 0 = off (bridge line: padding=)`,
+  ),
   "socks-addr": flag.string(
     "",
     "unmanaged mode: listen for SOCKS5 on this IP:port instead of taking tor's environment",
@@ -59,6 +78,14 @@ export async function main(args: string[]): Promise<number> {
     console.error(`snowflake-client ${denoJson.version} (Deno ${Deno.version.deno})`);
     return 0;
   }
+  let paddingIdleMs;
+  try {
+    paddingIdleMs = parsePaddingIdleMs(`-padding ${v.padding}`, String(v.padding));
+  } catch (error) {
+    if (!(error instanceof BridgeArgsError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
   const managed = v["socks-addr"] === "";
   const env = Deno.env.toObject();
   const pt = new PtMessages(stdoutPtSink);
@@ -69,7 +96,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const logger = new Logger(sink, { unsafeLogging: v["unsafe-logging"], verbose: v.verbose });
   logger.info(`snowflake-client ${denoJson.version}`);
-  const common = commonConfig(v, logger, managed, pt);
+  const common = commonConfig(v, paddingIdleMs, logger, managed, pt);
   const started = managed ? await startManaged(common, env, pt) : await startUnmanaged(common, v, sink);
   if (started === undefined) return 1;
   const reason = await untilStopped(logger, started.exitOnStdinClose);
@@ -92,7 +119,13 @@ function logSink(v: ClientFlags, managed: boolean, env: Record<string, string>):
   return fileSink(path);
 }
 
-function commonConfig(v: ClientFlags, logger: Logger, managed: boolean, pt: PtMessages): CommonConfig {
+function commonConfig(
+  v: ClientFlags,
+  paddingIdleMs: number,
+  logger: Logger,
+  managed: boolean,
+  pt: PtMessages,
+): CommonConfig {
   return {
     transport: {
       brokerUrl: v.url,
@@ -100,6 +133,7 @@ function commonConfig(v: ClientFlags, logger: Logger, managed: boolean, pt: PtMe
       ampCacheUrl: v.ampcache || undefined,
       iceServers: splitList(v.ice),
       max: v.max,
+      paddingIdleMs,
     },
     keepLocalAddresses: v["keep-local-addresses"],
     logger,
@@ -177,7 +211,7 @@ async function startManaged(
 function reportToTor(client: Client, pt: PtMessages): void {
   client.events.addEventListener("proxyconnected", () => pt.log("notice", "snowflake proxy connected"));
   client.events.addEventListener("proxylost", (e) => {
-    const next = e.detail.carrying ? "switching to the next one" : "spare";
+    const next = e.detail.carrying ? "replacing it" : "spare";
     pt.log("notice", `snowflake proxy lost (${e.detail.reason}); ${next}`);
   });
   client.events.addEventListener("rendezvousfailed", (e) => {

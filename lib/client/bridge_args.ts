@@ -12,7 +12,8 @@
  * | `front`, `fronts` | front domains (`host` or `host:port`), comma-separated, tried in turn; `fronts` wins over `front` (upstream 2.7+) |
  * | `ampcache` | AMP cache URL: AMP rendezvous |
  * | `ice` | ICE servers, comma-separated (`stun:`, `stuns:`, `turn:`, `turns:` URLs) |
- * | `max` | proxies to keep at once, 1–{@link MAX_PROXIES_LIMIT} |
+ * | `max` | proxies carrying at once, 1–{@link MAX_PROXIES_LIMIT} |
+ * | `padding` | ours: padding on a proxy idle this many ms (and after the ClientID), 0 = off; {@link MIN_PADDING_IDLE_MS}–{@link MAX_PADDING_IDLE_MS} |
  * | `fingerprint` | bridge fingerprint sent to the broker (40 or 64 hex digits) |
  * | `utls-imitate`, `utls-nosni` | unsupported: uTLS needs control of the TLS ClientHello, which Deno's TLS does not give |
  * | `sqsqueue`, `sqscreds` | unsupported: SQS rendezvous needs the AWS SQS API, not implemented |
@@ -35,8 +36,10 @@ export interface ClientTransportOptions {
   ampCacheUrl?: string;
   /** ICE server URLs (`ice=`, `-ice`). */
   iceServers: string[];
-  /** Proxies to keep at once (≥ 1). */
+  /** Proxies carrying at once (≥ 1; `max=`, `-max`). */
   max: number;
+  /** Padding on a proxy idle this long, ms, and after the ClientID (`padding=`, `-padding`); 0 or absent: none. */
+  paddingIdleMs?: number;
   /** Uppercase hex; the broker assumes the default bridge when absent. */
   fingerprint?: string;
 }
@@ -58,6 +61,20 @@ export class BridgeArgsError extends Error {
 /** The largest `max` we accept: each proxy is a WebRTC peer and a rendezvous. */
 export const MAX_PROXIES_LIMIT = 32;
 
+/**
+ * Our default `max` (Go's is 1): two proxies carry each session at once, so
+ * when one dies the other carries on at once (a stall of about a second, where
+ * one proxy at a time stalls for the time to notice the loss and rendezvous
+ * again), while each user holds only one proxy more of the volunteer pool.
+ * A third adds little: it helps only when two die within one rendezvous.
+ */
+export const DEFAULT_MAX_PROXIES = 2;
+
+/** The shortest `padding=` idle period, ms (bounds the padding rate: at most ~100 chunks/s per proxy). */
+export const MIN_PADDING_IDLE_MS = 10;
+/** The longest `padding=` idle period, ms. */
+export const MAX_PADDING_IDLE_MS = 60_000;
+
 const UTLS_WHY =
   "uTLS ClientHello imitation needs control of the TLS handshake, which Deno's TLS does not give; " +
   "rendezvous uses Deno's own TLS fingerprint";
@@ -73,6 +90,7 @@ const KNOWN = new Set([
   "ampcache",
   "ice",
   "max",
+  "padding",
   "fingerprint",
   "utls-imitate",
   "utls-nosni",
@@ -107,6 +125,8 @@ export function parseBridgeArgs(
   if (ice !== undefined) options.iceServers = parseIceServers(ice);
   const max = get("max");
   if (max !== undefined) options.max = parseMax(max);
+  const padding = get("padding");
+  if (padding !== undefined) options.paddingIdleMs = parsePaddingIdleMs(`padding=${padding}`, padding);
   const fingerprint = get("fingerprint");
   if (fingerprint !== undefined) {
     try {
@@ -186,4 +206,18 @@ function parseMax(value: string): number {
     throw new BridgeArgsError(`max=${value}: at most ${MAX_PROXIES_LIMIT} proxies`);
   }
   return max;
+}
+
+/** A padding idle period in ms: 0 (or "off") for none, else MIN_PADDING_IDLE_MS–MAX_PADDING_IDLE_MS. */
+export function parsePaddingIdleMs(what: string, value: string): number {
+  const text = value.trim();
+  if (text === "off" || text === "0") return 0;
+  if (!/^\+?\d+$/.test(text)) throw new BridgeArgsError(`${what}: not a whole number of ms (or 0/off)`);
+  const ms = Number(text);
+  if (ms < MIN_PADDING_IDLE_MS || ms > MAX_PADDING_IDLE_MS) {
+    throw new BridgeArgsError(
+      `${what}: must be 0 (off) or ${MIN_PADDING_IDLE_MS}–${MAX_PADDING_IDLE_MS} ms`,
+    );
+  }
+  return ms;
 }

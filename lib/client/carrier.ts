@@ -11,15 +11,24 @@
  * when the proxy sends malformed bytes, or when {@link CarrierLiveness} rules
  * it dead ("silent" while we send, or "idle"). `reason` then says which.
  *
- * `bufferedAmount` (bytes queued in the data channel) is a plain property so a
- * multiplexer can weigh carriers against each other.
+ * For the session's multiplexer (MultiplexingPacketConn's carrier extensions):
+ * `bufferedAmount` (bytes queued in the data channel) weighs carriers against
+ * each other, `writePadding` sends padding chunks every receiver skips
+ * (SNOWFLAKE-PROTOCOL.md §2.3; not counted as a send by the liveness rule,
+ * since nothing answers it), `drop` ends the carrier with the multiplexer's
+ * reason ("undelivered" for its loss rule), and `siblingReceived` tells the
+ * liveness rule that another carrier of the session heard from the bridge.
+ * With `preamblePadding`, a padding chunk of that many bytes follows the
+ * ClientID in the first message.
  */
 
+import { encodePadding } from "../encapsulation/codec.ts";
 import { EncapsulationError } from "../encapsulation/error.ts";
 import { type EncapsulationPacketConn, encapsulationPacketConn } from "../encapsulation/packet_conn.ts";
 import { ConnClosedError, type Packet, type PacketConn } from "../net/packet_conn.ts";
 import type { ClientId } from "../turbotunnel/client_id.ts";
 import { TOKEN, TOKEN_LENGTH } from "../turbotunnel/consts.ts";
+import { CarrierLostError } from "../turbotunnel/multipath_scheduler.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import type { ProxyLostReason } from "./events.ts";
 import { CarrierLiveness, type LivenessConfig } from "./liveness.ts";
@@ -35,6 +44,10 @@ const SEND_QUEUE_SIZE = 2048;
 export interface CarrierOptions {
   liveness?: Partial<LivenessConfig>;
   clock?: Clock;
+  /** Bytes of padding after the ClientID, in the same message; default 0. */
+  preamblePadding?: number;
+  /** Called for every packet received (the session tells the other carriers: {@link ProxyCarrier.siblingReceived}). */
+  onReceive?: () => void;
 }
 
 export class ProxyCarrier implements PacketConn {
@@ -44,6 +57,7 @@ export class ProxyCarrier implements PacketConn {
   readonly #packets: EncapsulationPacketConn;
   readonly #liveness: CarrierLiveness;
   readonly #clock: Clock;
+  readonly #onReceive: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
 
@@ -53,9 +67,11 @@ export class ProxyCarrier implements PacketConn {
     clientId: ClientId,
     options: CarrierOptions = {},
   ): Promise<ProxyCarrier> {
-    const preamble = new Uint8Array(TOKEN_LENGTH + clientId.bytes.length);
+    const padding = encodePadding(options.preamblePadding ?? 0);
+    const preamble = new Uint8Array(TOKEN_LENGTH + clientId.bytes.length + padding.length);
     preamble.set(TOKEN, 0);
     preamble.set(clientId.bytes, TOKEN_LENGTH);
+    preamble.set(padding, TOKEN_LENGTH + clientId.bytes.length);
     await peer.conn.write(preamble); // before the encapsulation's writer starts: the order on the wire
     return new ProxyCarrier(peer, options);
   }
@@ -63,6 +79,7 @@ export class ProxyCarrier implements PacketConn {
   private constructor(peer: ProxyPeer, options: CarrierOptions) {
     this.peer = peer;
     this.#clock = options.clock ?? systemClock;
+    this.#onReceive = options.onReceive;
     this.#liveness = new CarrierLiveness(this.#clock.now(), options.liveness);
     // The encapsulation gets the channel without its close: the carrier says why the channel ends.
     const channel = {
@@ -100,6 +117,7 @@ export class ProxyCarrier implements PacketConn {
     if (packet) {
       this.#liveness.handleReceive(this.#clock.now());
       this.#arm();
+      this.#onReceive?.();
     }
     return packet;
   }
@@ -111,8 +129,23 @@ export class ProxyCarrier implements PacketConn {
     this.#arm();
   }
 
+  /** Queues `bytes` of padding (skipped by every receiver); ignored once the carrier ended. */
+  writePadding(bytes: number): void {
+    this.#packets.writePadding(bytes);
+  }
+
+  /** Another carrier of the session received a packet (see liveness.ts). */
+  siblingReceived(): void {
+    this.#liveness.handleSiblingReceive(this.#clock.now());
+  }
+
   close(): void {
     this.peer.close("closed");
+  }
+
+  /** Ends the carrier because the multiplexer gave up on it; `reason` is the multiplexer's. */
+  drop(reason: Error): void {
+    this.peer.close(reason instanceof CarrierLostError ? "undelivered" : "closed");
   }
 
   /** One timer for the liveness rule's next deadline (re-armed only when that moves earlier, or after it fires). */

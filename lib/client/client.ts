@@ -168,6 +168,7 @@ export function startClient(config: ClientConfig): Promise<Client> {
     if (stopping) return;
     const session = await ClientSession.open({
       max: options.max,
+      paddingIdleMs: options.paddingIdleMs,
       exchange: (offer, signal) => rendezvous.exchange(offer, natType.current, signal),
       peer: {
         iceServers,
@@ -181,7 +182,11 @@ export function startClient(config: ClientConfig): Promise<Client> {
     });
     sessions.add(session);
     counts.sessionsOpen++;
-    logger.info(`session ${session.id}: started (${rendezvous.method} rendezvous, max ${options.max})`);
+    logger.info(
+      `session ${session.id}: started (${rendezvous.method} rendezvous, max ${options.max}${
+        options.paddingIdleMs ? `, padding after ${options.paddingIdleMs} ms idle` : ""
+      })`,
+    );
     events.emit("sessionopened", { sessionId: session.id });
     const relayed = { bytesToTor: 0, bytesFromTor: 0 };
     await relayToTor(session.stream, denoDuplexConn(conn), relayed);

@@ -12,6 +12,7 @@ export type ProxyLostReason =
   | "ice-failed" // ICE reported the path failed, or the peer connection closed
   | "silent" // we sent and heard nothing back for CARRIER_SILENCE_MS
   | "idle" // nothing received for CARRIER_IDLE_MS (Go's rule)
+  | "undelivered" // nothing it carried was delivered for a few RTTs while the session's other proxies delivered
   | "bad-input" // the proxy sent bytes that are not encapsulated packets
   | "read-overflow" // the proxy sent more than we buffer unread
   | "send-failed" // the data channel refused a message

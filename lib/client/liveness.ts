@@ -13,6 +13,17 @@
  * - "idle": nothing received at all for `idleMs` (Go's rule; smux keepalives
  *   from the bridge arrive every 10 s on a live carrier).
  *
+ * With several carriers at once (the session's multiplexer) the peer answers
+ * on whichever of its WebSockets is free, so an ACK for a packet sent on one
+ * carrier may come back on another: a packet received on any carrier of the
+ * session ({@link CarrierLiveness.handleSiblingReceive}) counts as an answer
+ * here too. Both rules then find the case where every carrier is dead at once;
+ * one carrier dead among live ones ("nothing delivered for a few RTTs while
+ * others deliver") is the multiplexer's own loss rule (multipath_scheduler.ts,
+ * which sees which carrier each acknowledged segment went out on), reported as
+ * "undelivered". The channel closing and ICE failing are watched by
+ * proxy_peer.ts. Whichever fires first drops the carrier at once.
+ *
  * After any `handle*` call, read {@link CarrierLiveness.verdict}.
  */
 
@@ -56,6 +67,11 @@ export class CarrierLiveness {
     if (this.#verdict !== null) return;
     this.#lastReceiveAt = now;
     this.#unansweredSince = null;
+  }
+
+  /** A packet arrived on another carrier of the same session: the bridge hears us, whichever way it answers. */
+  handleSiblingReceive(now: number): void {
+    this.handleReceive(now);
   }
 
   /** Checks both rules at `now`; a verdict, once given, stays. */

@@ -1,9 +1,13 @@
 /**
  * The proxies of one session (Go's `Peers` and `connectLoop`): up to `max`
  * proxies at a time, counting the ones carrying and the spares kept ready.
- * Whenever there are fewer, one more is collected at once (Go waits 10 s
- * between collections, part of its ~24 s stall), so with `max` 1 a lost proxy
- * is replaced right away and with `max` > 1 a spare is waiting when it is lost.
+ * Whenever there are fewer, the missing ones are collected at once, side by
+ * side (Go collects one at a time and waits 10 s between collections, part of
+ * its ~24 s stall), so a lost proxy is replaced right away, in the background:
+ * the session's other carriers never wait for a rendezvous, and a broker slow
+ * to answer one collection does not hold back another. The session's
+ * multiplexer (carrier_set.ts) pops up to `max` of them to carry at once; a
+ * proxy popped and not yet carrying is a spare.
  *
  * A failed collection (no proxies, broker error, bad answer, ICE or open
  * timeout) is retried after a delay that doubles from
@@ -11,7 +15,8 @@
  * success. A spare that waited longer than {@link SPARE_MAX_AGE_MS} is
  * replaced: proxies drop data channels that carried nothing for 30 s.
  *
- * Bounds: at most `max` proxies, one collection in flight.
+ * Bounds: at most `max` proxies held or being collected (more only while a
+ * pop waits for a proxy whose predecessor is closing), a single retry timer.
  */
 
 import type { Clock } from "../util/clock.ts";
@@ -55,7 +60,8 @@ export class ProxyPool {
   readonly #spares: Spare[] = [];
   readonly #carrying = new Set<ProxyPeer>();
   readonly #waiters: ((peer: ProxyPeer) => void)[] = [];
-  #collecting = false;
+  #collecting = 0;
+  #retryAt = 0;
   #retryMs: number;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #spareTimer: ReturnType<typeof setTimeout> | undefined;
@@ -123,12 +129,17 @@ export class ProxyPool {
   }
 
   #refill(): void {
-    if (this.#abort.signal.aborted || this.#collecting || this.#retryTimer !== undefined) return;
-    if (this.#carrying.size + this.#spares.length >= this.max && this.#waiters.length === 0) return;
-    this.#collecting = true;
+    if (this.#abort.signal.aborted || this.#retryTimer !== undefined) return;
+    // The waiters count too: a proxy being dropped may still count as carrying while its replacement is asked for.
+    const wanted = Math.max(this.max - this.#carrying.size - this.#spares.length, this.#waiters.length);
+    while (this.#collecting < Math.min(wanted, this.max)) this.#collectOne();
+  }
+
+  #collectOne(): void {
+    this.#collecting++;
     const started = this.#clock.now();
     this.#collect(this.#abort.signal).then((peer) => {
-      this.#collecting = false;
+      this.#collecting--;
       if (this.#abort.signal.aborted) return peer.close("closed");
       this.#collected++;
       this.#retryMs = this.#options.retryMinMs ?? COLLECT_RETRY_MIN_MS;
@@ -142,11 +153,18 @@ export class ProxyPool {
       }
       this.#refill();
     }, (error) => {
-      this.#collecting = false;
+      this.#collecting--;
       if (this.#abort.signal.aborted) return;
+      const reason = error instanceof Error ? error : new Error(String(error));
+      if (this.#retryTimer !== undefined) {
+        // A collection beside it failed first: its retry covers this one too.
+        this.#options.onCollectFailed?.(reason, Math.max(0, this.#retryAt - this.#clock.now()));
+        return;
+      }
       const delay = this.#retryMs;
       this.#retryMs = Math.min(delay * 2, this.#options.retryMaxMs ?? COLLECT_RETRY_MAX_MS);
-      this.#options.onCollectFailed?.(error instanceof Error ? error : new Error(String(error)), delay);
+      this.#retryAt = this.#clock.now() + delay;
+      this.#options.onCollectFailed?.(reason, delay);
       this.#retryTimer = setTimeout(() => {
         this.#retryTimer = undefined;
         this.#refill();

@@ -1,10 +1,12 @@
 /**
  * One virtual session (SNOWFLAKE-PROTOCOL.md §3; the Go client's `Dial`): a
  * fresh ClientID, a {@link ProxyPool} of up to `max` proxies, a carrier set
- * whose carriers are those proxies' data channels (token and ClientID first),
- * a KCP conversation over it and an smux session with one stream, all with
- * the Go client's settings (SNOWFLAKE_KCP_OPTIONS, SNOWFLAKE_SMUX_CLIENT). The
- * stream outlives every proxy: when one is lost the next carries on.
+ * (carrier_set.ts) that carries over up to `max` of them at once, whose
+ * carriers are those proxies' data channels (token and ClientID first), a KCP
+ * conversation over it and an smux session with one stream, all with the Go
+ * client's settings (SNOWFLAKE_KCP_OPTIONS, SNOWFLAKE_SMUX_CLIENT). The stream
+ * outlives every proxy: when one is lost the others carry on while the pool
+ * collects its replacement.
  */
 
 import { KcpSession } from "../kcp/session.ts";
@@ -13,15 +15,17 @@ import type { SmuxStream } from "../smux/stream.ts";
 import { ClientId } from "../turbotunnel/client_id.ts";
 import type { Logger } from "../util/log.ts";
 import { ProxyCarrier } from "./carrier.ts";
-import { type CarrierSet, createCarrierSet } from "./carrier_set.ts";
+import { type CarrierSet, createCarrierSet, paddingSize } from "./carrier_set.ts";
 import type { ClientEvents } from "./events.ts";
 import type { LivenessConfig } from "./liveness.ts";
 import { connectProxyPeer, type ExchangeOffer, type ProxyPeerOptions } from "./proxy_peer.ts";
 import { ProxyPool } from "./proxy_pool.ts";
 
 export interface ClientSessionOptions {
-  /** Proxies held at once (carrying and spare); Go's `max`. */
+  /** Proxies carrying at once; Go's `max`. */
   max: number;
+  /** Padding on a proxy idle this long, ms, and after the ClientID; 0 or absent: none (see carrier_set.ts). */
+  paddingIdleMs?: number;
   /** Offer → answer through the rendezvous (broker, front or AMP cache). */
   exchange: ExchangeOffer;
   peer: ProxyPeerOptions;
@@ -86,18 +90,29 @@ export class ClientSession {
         events.emit("proxylost", { sessionId: id, proxyId: peer.id, reason, carrying });
       },
     });
+    const paddingIdleMs = options.paddingIdleMs ?? 0;
+    // Carrying now: a packet on any of them is an answer for all (the bridge answers on whichever is free).
+    const live = new Set<ProxyCarrier>();
     const carriers = createCarrierSet(async (signal) => {
       for (;;) {
         const peer = await pool.pop(signal);
         try {
-          const carrier = await ProxyCarrier.open(peer, clientId, { liveness: options.liveness });
+          const carrier: ProxyCarrier = await ProxyCarrier.open(peer, clientId, {
+            liveness: options.liveness,
+            preamblePadding: paddingIdleMs > 0 ? paddingSize() : 0,
+            onReceive: () => {
+              if (live.size > 1) { for (const other of live) if (other !== carrier) other.siblingReceived(); }
+            },
+          });
+          live.add(carrier);
+          carrier.down.then(() => live.delete(carrier));
           events.emit("carrierup", { sessionId: id, proxyId: peer.id });
           return carrier;
         } catch {
           peer.close("send-failed"); // the channel ended before the preamble went out: take the next proxy
         }
       }
-    }, pool.max);
+    }, { max: pool.max, paddingIdleMs });
     const kcp = KcpSession.dial(carriers, "snowflake", { logger });
     const smux = SmuxSession.client(kcp, {}, { logger });
     try {

@@ -16,7 +16,8 @@
  * behaves as RedialPacketConn: one carrier until it closes, then a redial.
  *
  * A carrier may offer `bufferedAmount` (bytes waiting to leave it, read before
- * each striping decision) and `writePadding(bytes)` (for idle padding); see
+ * each striping decision), `writePadding(bytes)` (for idle padding) and
+ * `drop(reason)` (closed with the scheduler's reason); see
  * {@link CarrierExtensions}.
  *
  * Bounds: a receive queue of `queueSize` packets (more are dropped, counted in
@@ -50,6 +51,8 @@ export interface CarrierExtensions {
   readonly bufferedAmount?: number;
   /** Sends `bytes` of padding, which every receiver skips (encapsulation padding, SNOWFLAKE-PROTOCOL.md §2). */
   writePadding?(bytes: number): void;
+  /** Closes the carrier because the conn gave up on it (`reason`: the scheduler's, e.g. a CarrierLostError). */
+  drop?(reason: Error): void;
 }
 
 type Carrier = PacketConn & CarrierExtensions;
@@ -237,7 +240,8 @@ export class MultiplexingPacketConn extends TypedEventTarget<MultiplexingPacketC
         const carrier = this.#carriers.get(event.carrier);
         this.#carriers.delete(event.carrier);
         this.#buffered.delete(event.carrier);
-        carrier?.close();
+        if (carrier?.drop) carrier.drop(event.reason);
+        else carrier?.close();
         this.dispatchEvent(new CarrierDownEvent(event.carrier, event.reason));
         return;
       }

@@ -96,6 +96,10 @@ Deno.test("bridge args: the command line's options stay unless a key overrides t
   assert.deepEqual(base.fronts, ["flag-front.example"], "base is not modified");
   // first value of a repeated key, as goptlib's Args.Get
   assert.equal(parseBridgeArgs(parseClientParameters("max=4;max=5"), base).options.max, 4);
+  // padding= (ours): idle ms, 0 or off for none
+  assert.equal(parseBridgeArgs(parseClientParameters("padding=250"), base).options.paddingIdleMs, 250);
+  assert.equal(parseBridgeArgs(parseClientParameters("padding=off"), base).options.paddingIdleMs, 0);
+  assert.equal(parseBridgeArgs(parseClientParameters(""), base).options.paddingIdleMs, undefined);
   // utls-nosni and unknown keys are reported, not dropped silently
   const reported = parseBridgeArgs(parseClientParameters("utls-nosni=true;color=blue"), base).unsupported;
   assert.deepEqual(reported.map((u) => u.name), ["utls-nosni", "color"]);
@@ -117,6 +121,9 @@ Deno.test("bridge args: bad values are BridgeArgsErrors naming the key", () => {
     ["ice=", /ice=: no ICE servers/],
     ["ice=stun:a:1,http://b/", /"http:\/\/b\/" is not a stun: or turn: URL/],
     ["fingerprint=XYZ", /fingerprint=XYZ: not 40 or 64 hex digits/],
+    ["padding=5", /padding=5: must be 0 \(off\) or 10–60000 ms/],
+    ["padding=on", /padding=on: not a whole number of ms/],
+    ["padding=60001", /padding=60001: must be/],
   ];
   for (const [text, message] of bad) {
     assert.throws(() => parseBridgeArgs(parseClientParameters(text), base), BridgeArgsError, text);

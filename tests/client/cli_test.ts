@@ -95,7 +95,15 @@ Deno.test("client cli: -h lists Go snowflake-client 2.5.1's flags with its defau
       "version",
     ]
   ) assert.match(text, new RegExp(`^  -${name}\\b`, "m"), name);
-  assert.match(text, /-max int\n.*\(default 1\)/);
+  // Ours defaults to 2 proxies at once (Go: 1), and the help says so.
+  assert.match(text, /-max int\n[^]*?Go's to 1[^]*?\(default 2\)/);
+  assert.match(text, /^ {2}-padding\b/m);
+  const badPadding = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "client", "-padding", "5"],
+    stdin: "null",
+  }).output();
+  assert.equal(badPadding.code, 2);
+  assert.match(new TextDecoder().decode(badPadding.stderr), /-padding 5: must be 0 \(off\) or 10–60000 ms/);
   const version = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", MAIN, "client", "-version"] })
     .output();
   assert.match(new TextDecoder().decode(version.stderr), /^snowflake-client \d/);

@@ -20,6 +20,11 @@ export interface FakeProxy {
   channel: Promise<RTCDataChannel>;
   /** The offer's SDP as the client sent it. */
   offerSdp: string;
+  /** Bytes relayed from the client to the bridge, and from the bridge to the client. */
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  /** The first message the client sent (token, ClientID, and any padding after it). */
+  readonly firstUp: Uint8Array | null;
   /** Stops relaying both ways without closing anything. */
   freeze(): void;
   close(): void;
@@ -50,6 +55,7 @@ export function fakeRendezvous(relayUrl: string): FakeRendezvous {
       const offer = parseSessionDescription(offerSdpJson, "offer");
       const pc = new RTCPeerConnection({ includeLoopbackCandidates: true });
       let frozen = false;
+      const counts = { up: 0, down: 0, first: null as Uint8Array | null };
       let ws: WebSocket | undefined;
       const garbage = rendezvous.garbage;
       rendezvous.garbage = null;
@@ -69,11 +75,15 @@ export function fakeRendezvous(relayUrl: string): FakeRendezvous {
             for (const data of pending.splice(0)) ws!.send(data);
           };
           ws.onmessage = (message) => {
-            if (!frozen && dc.readyState === "open") dc.send(message.data as ArrayBuffer);
+            if (frozen || dc.readyState !== "open") return;
+            counts.down += (message.data as ArrayBuffer).byteLength;
+            dc.send(message.data as ArrayBuffer);
           };
           ws.onclose = () => dc.close();
           dc.onmessage = (message) => {
             if (frozen) return;
+            counts.up += (message.data as ArrayBuffer).byteLength;
+            counts.first ??= new Uint8Array((message.data as ArrayBuffer).slice(0));
             if (ws!.readyState === WebSocket.OPEN) ws!.send(message.data as ArrayBuffer);
             else pending.push(message.data as ArrayBuffer);
           };
@@ -87,6 +97,15 @@ export function fakeRendezvous(relayUrl: string): FakeRendezvous {
         pc,
         channel,
         offerSdp: offer.sdp,
+        get bytesUp() {
+          return counts.up;
+        },
+        get bytesDown() {
+          return counts.down;
+        },
+        get firstUp() {
+          return counts.first;
+        },
         freeze() {
           frozen = true;
         },

@@ -79,3 +79,15 @@ Deno.test("liveness: the silence rule fires at the first deadline whatever the s
     }
   }
 });
+
+Deno.test("liveness: a packet on another carrier of the session answers this one's sends (the bridge answers on any)", () => {
+  const l = new CarrierLiveness(0, config);
+  l.handleSend(1_000);
+  l.handleSiblingReceive(4_000); // the ACK came back on the other proxy
+  l.handleTimeout(6_000);
+  assert.equal(l.verdict, null, "not silent: the session heard back");
+  l.handleSend(6_000);
+  assert.equal(l.pollTimeout(), 10_000);
+  l.handleTimeout(10_000);
+  assert.equal(l.verdict, "silent", "nothing back on any carrier for silenceMs: every path is dead");
+});

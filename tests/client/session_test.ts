@@ -3,12 +3,13 @@
  * in-process bridge and a stand-in ORPort: bytes both ways intact (SHA-256),
  * a proxy that goes silent or closes mid-transfer is dropped with the right
  * reason and the next one carries on, a bad answer is survived, and with
- * max 2 a spare is ready.
+ * max 2 both proxies carry and a lost one is replaced in the background.
  */
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { ClientEvents, type ProxyLostDetail } from "../../lib/client/events.ts";
+import { PADDING_MAX_BYTES, PADDING_MIN_BYTES } from "../../lib/client/carrier_set.ts";
 import { ClientSession } from "../../lib/client/session.ts";
 import { Logger, nullSink } from "../../lib/util/log.ts";
 import { type ConnReader, writeAll } from "../pt/extorport_standin.ts";
@@ -45,7 +46,7 @@ function exchangeHandler(down: Uint8Array, upLength: number) {
 
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-async function setup(down: Uint8Array, upLength: number, max = 1) {
+async function setup(down: Uint8Array, upLength: number, max = 1, paddingIdleMs = 0) {
   const { side, onData } = exchangeHandler(down, upLength);
   const server = await startTestServer({ onData });
   const rendezvous = fakeRendezvous(server.url);
@@ -54,6 +55,7 @@ async function setup(down: Uint8Array, upLength: number, max = 1) {
   events.addEventListener("proxylost", (e) => lost.push(e.detail));
   const session = await ClientSession.open({
     max,
+    paddingIdleMs,
     exchange: rendezvous.exchange,
     peer: { iceServers: [], keepLocalAddresses: true, includeLoopbackCandidates: true },
     events,
@@ -194,26 +196,56 @@ Deno.test("client session: a bad answer and a failing broker are survived; the s
   }
 });
 
-Deno.test("client session: with max 2 a spare is kept, and takes over without a new rendezvous first", async () => {
-  const up = randomBytes(256 * 1024);
-  const down = randomBytes(4 << 20);
+Deno.test("client session: with max 2 both proxies carry at once; one closing, the other carries on and a replacement joins", async () => {
+  const up = randomBytes(1 << 20);
+  const down = randomBytes(6 << 20);
   const t = await setup(down, up.length, 2);
   const ups: string[] = [];
   t.events.addEventListener("carrierup", (e) => ups.push(e.detail.proxyId));
   try {
     let killed = false;
-    let proxiesAtKill = 0;
+    let carriedAtKill: number[] = [];
     const hash = await transfer(t.session, up, down.length, (got) => {
       if (!killed && got > down.length / 3 && t.rendezvous.proxies.length >= 2) {
         killed = true;
-        proxiesAtKill = t.rendezvous.proxies.length;
+        carriedAtKill = t.rendezvous.proxies.map((p) => p.bytesDown);
         t.rendezvous.proxies[0].close();
       }
     });
     assert.equal(hash, sha(down));
-    assert.ok(killed, "the spare was never collected");
-    assert.equal(ups.length, 2, "the spare carried after the first proxy was lost");
-    assert.ok(proxiesAtKill >= 2);
+    assert.equal(await t.side.received, sha(up));
+    assert.ok(killed, "the second proxy was never collected");
+    // Both carried downstream bytes before the kill (what the bridge sent each of the two).
+    assert.ok(carriedAtKill[0] > 0 && carriedAtKill[1] > 0, JSON.stringify(carriedAtKill));
+    const waitFor = async (ok: () => boolean) => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    await waitFor(() => ups.length >= 3);
+    assert.ok(ups.length >= 3, `a replacement carries: ${ups.length} carriers up`);
+    assert.equal(t.lost[0]?.carrying, true);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("client session: with max 2 a frozen proxy is dropped as 'undelivered' while the other delivers", async () => {
+  const up = randomBytes(1 << 20);
+  const down = randomBytes(6 << 20);
+  const t = await setup(down, up.length, 2);
+  try {
+    let frozen = false;
+    const hash = await transfer(t.session, up, down.length, (got) => {
+      if (!frozen && got > down.length / 3 && t.rendezvous.proxies.length >= 2) {
+        frozen = true;
+        // The busier of the two stops relaying without a word, as a SIGKILLed proxy behind a NAT.
+        const [a, b] = t.rendezvous.proxies;
+        (a.bytesDown >= b.bytesDown ? a : b).freeze();
+      }
+    });
+    assert.equal(hash, sha(down));
+    assert.equal(await t.side.received, sha(up));
+    assert.ok(frozen, "the second proxy was never collected");
+    assert.equal(t.lost[0]?.reason, "undelivered", JSON.stringify(t.lost));
   } finally {
     await t.close();
   }
@@ -246,5 +278,52 @@ Deno.test("client session: a proxy that sends garbage is dropped as 'bad-input' 
     session.close();
     rendezvous.close();
     await server.close();
+  }
+});
+
+Deno.test("client session: with padding, a padding chunk follows the ClientID and idle proxies send padding; the bridge skips it all", async () => {
+  const up = randomBytes(256 * 1024);
+  const down = randomBytes(1 << 20);
+  const t = await setup(down, up.length, 1, 50);
+  try {
+    assert.equal(await transfer(t.session, up, down.length), sha(down));
+    assert.equal(await t.side.received, sha(up), "the bridge skipped the padding: the upload is intact");
+    const proxy = t.rendezvous.proxies[0];
+    const first = proxy.firstUp!;
+    // Token (8) and ClientID (8), then PADDING_MIN_BYTES–PADDING_MAX_BYTES of padding chunks (prefix bit d = 0).
+    assert.ok(
+      first.length >= 16 + PADDING_MIN_BYTES && first.length <= 16 + PADDING_MAX_BYTES,
+      `${first.length}`,
+    );
+    assert.equal(first[16] & 0x80, 0, "a padding chunk, not data");
+    const before = proxy.bytesUp;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const idle = proxy.bytesUp - before;
+    // One chunk per 50 ms idle: ~20 in a second; the session's own traffic in an idle second is a few ACKs at most.
+    assert.ok(idle >= 8 * PADDING_MIN_BYTES, `only ${idle} bytes went up in an idle second`);
+    assert.ok(idle <= 25 * (PADDING_MAX_BYTES + 64), `${idle} bytes went up in an idle second`);
+    assert.deepEqual(t.lost, []);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("client session: without padding (the default), the first message is token and ClientID only, and idle is quiet", async () => {
+  const up = randomBytes(64 * 1024);
+  const down = randomBytes(256 * 1024);
+  const t = await setup(down, up.length);
+  try {
+    assert.equal(await transfer(t.session, up, down.length), sha(down));
+    const proxy = t.rendezvous.proxies[0];
+    assert.equal(proxy.firstUp!.length, 16);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the last ACKs
+    const before = proxy.bytesUp;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.ok(
+      proxy.bytesUp - before < PADDING_MIN_BYTES * 4,
+      `${proxy.bytesUp - before} bytes in an idle second`,
+    );
+  } finally {
+    await t.close();
   }
 });

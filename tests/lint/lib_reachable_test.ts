@@ -9,18 +9,6 @@ import assert from "node:assert/strict";
 
 const ROOT = new URL("../../", import.meta.url);
 
-/**
- * Path prefixes of modules that have landed before the subcommand that will
- * use them (the multipath conn, before the client runs several proxies at
- * once); drop an entry once it ships (the test prints which entries do).
- */
-const NOT_YET_WIRED = [
-  "lib/turbotunnel/carrier_estimate.ts",
-  "lib/turbotunnel/delivery_tracker.ts",
-  "lib/turbotunnel/multi",
-];
-const notYetWired = (file: string) => NOT_YET_WIRED.some((prefix) => file.startsWith(prefix));
-
 async function reachableFrom(root: string): Promise<Set<string>> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", root],
@@ -63,10 +51,6 @@ Deno.test("lib/: every module ships (reachable from cli/main.ts or its workers) 
   const roots = ["cli/main.ts", "mod.ts", ...await workerEntries(lib)];
   const reachable = new Set<string>();
   for (const root of roots) for (const file of await reachableFrom(root)) reachable.add(file);
-  const unreachable = lib.filter((file) => !reachable.has(file) && !notYetWired(file)).sort();
+  const unreachable = lib.filter((file) => !reachable.has(file)).sort();
   assert.deepEqual(unreachable, [], "move test or bench support to tests/support/ or scripts/bench/");
-  const wired = NOT_YET_WIRED.filter((prefix) =>
-    lib.some((file) => file.startsWith(prefix) && reachable.has(file))
-  );
-  if (wired.length > 0) console.log(`reachable now, drop from NOT_YET_WIRED: ${wired.join(", ")}`);
 });

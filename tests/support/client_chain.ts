@@ -82,6 +82,8 @@ export interface ClientChainOptions {
   proxies?: number;
   /** Which proxy program: Debian's snowflake-proxy 2.5.1 ("go", the default) or ours (`cli/main.ts proxy`). */
   proxy?: ProxyKind;
+  /** Extra flags for every proxy (e.g. `-capacity 1`, our `-bandwidth-cap`). */
+  proxyArgs?: string[];
   /** Extra flags for the client. */
   clientArgs?: string[];
   /** Extra `deno run` flags for our client (e.g. `--cpu-prof`, `--v8-flags=…`). */
@@ -161,6 +163,7 @@ export async function startClientChain(options: ClientChainOptions): Promise<Cli
         "-stun",
         CHAIN_STUN,
         "-keep-local-addresses",
+        ...(options.proxyArgs ?? []),
       ]);
       procs.push(proxy);
       proxies.push(proxy);
