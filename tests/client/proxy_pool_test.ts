@@ -109,3 +109,23 @@ Deno.test("proxy pool: pop rejects once the pool is closed or the signal aborts"
   pool.close();
   await assert.rejects(pool.pop(new AbortController().signal), /closed/);
 });
+
+Deno.test("proxy pool: collections run side by side: a broker slow to answer one does not hold back the next", async () => {
+  let n = 0;
+  const pool = new ProxyPool((signal) => {
+    const peer = fakePeer(`p${n++}`);
+    if (peer.id !== "p0") return Promise.resolve(peer);
+    // The first rendezvous hangs until the pool closes (a broker that never answers).
+    return new Promise((_, reject) => {
+      signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true });
+    });
+  }, { max: 2 });
+  const signal = new AbortController().signal;
+  const [first, second] = [pool.pop(signal), pool.pop(signal)];
+  assert.equal((await first).id, "p1", "the second collection answered while the first hung");
+  const lost = await first;
+  lost.close("undelivered"); // the carrying one dies: its replacement is collected at once, beside the hung one
+  assert.equal((await second).id, "p2");
+  assert.equal(n, 3, "never more than max (2) held or being collected");
+  pool.close();
+});

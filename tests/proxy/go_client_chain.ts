@@ -31,9 +31,14 @@ export interface Chain extends Omit<ChainRig, "startClient"> {
 
 export async function startChain(
   kind: ProxyKind,
-  options: { name: string; proxyArgs?: string[]; deadline: number },
+  options: { name: string; proxyArgs?: string[]; denoFlags?: string[]; deadline: number },
 ): Promise<Chain> {
-  const rig = await startChainRig({ ...options, proxy: kind, stunServer: false });
+  const rig = await startChainRig({
+    ...options,
+    proxy: kind,
+    proxyDenoFlags: options.denoFlags,
+    stunServer: false,
+  });
   const startClient = (deadline: number) => rig.startClient("go", deadline);
   return {
     ...rig,

@@ -125,6 +125,8 @@ export interface ChainRigOptions {
   proxy?: ProxyKind;
   /** Extra flags for every proxy (e.g. `-capacity 1`, `-summary-interval 0s`). */
   proxyArgs?: string[];
+  /** For our proxies: `deno run` flags before the script (e.g. `--cpu-prof`). */
+  proxyDenoFlags?: string[];
   /** Run the test STUN server at {@link CHAIN_STUN}. Default true. */
   stunServer?: boolean;
   /** The namespace's name starts with this. Default `sfcl`. */
@@ -192,6 +194,7 @@ export async function startChainRig(options: ChainRigOptions = {}): Promise<Chai
         relay: relayUrl,
         stun: CHAIN_STUN,
         extraArgs: options.proxyArgs,
+        denoFlags: options.proxyDenoFlags,
       });
       const proxy = spawn(cmd, args);
       proxies.push(proxy);
