@@ -19,6 +19,7 @@ import {
   ProxyConfigError,
 } from "../lib/proxy/config.ts";
 import { proxyMetricsHandler } from "../lib/proxy/metrics.ts";
+import { untilStopped } from "../lib/pt/stdin_close.ts";
 import { stunNatProbe } from "../lib/proxy/nat_probe.ts";
 import { startProxy } from "../lib/proxy/proxy.ts";
 import { resolveHostDns } from "../lib/net/resolve.ts";
@@ -142,6 +143,8 @@ export async function main(args: string[]): Promise<number> {
     return fatal("Cannot keep local address candidates when outbound address is specified");
   }
   logger.info(`snowflake-proxy ${denoJson.version}`);
+  // Listening before the proxy starts: a SIGTERM during start-up is an orderly stop too.
+  const caught = untilStopped(logger, false);
   let proxy;
   try {
     proxy = startProxy({
@@ -184,16 +187,7 @@ export async function main(args: string[]): Promise<number> {
       return fatal(`-metrics: ${errorMessage(error)}`);
     }
   }
-  const signal = await new Promise<string>((resolve) => {
-    const handlers = (["SIGTERM", "SIGINT"] as const).map((name) => {
-      const handler = () => {
-        for (const [n, h] of handlers) Deno.removeSignalListener(n, h);
-        resolve(name);
-      };
-      Deno.addSignalListener(name, handler);
-      return [name, handler] as const;
-    });
-  });
+  const signal = await caught;
   logger.info(`caught signal "${signal}", exiting`);
   await proxy.stop();
   await metricsServer?.shutdown();

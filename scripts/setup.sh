@@ -18,6 +18,7 @@ APT_PACKAGES=(
   tor
   tor-geoipdb
   iproute2
+  systemd
   util-linux
   openssl
   chromium

@@ -21,6 +21,8 @@ export interface ProxyOptions {
   /** Relays on addresses like the test's 192.0.2.1 are refused without this (our flag; Go has none). */
   allowPrivateRelay?: boolean;
   extraArgs?: string[];
+  /** For ours: `deno run` flags before the script (e.g. `--cpu-prof`). */
+  denoFlags?: string[];
 }
 
 /** The proxy's command line: the Go proxy's flags, which ours accepts too. */
@@ -40,7 +42,8 @@ export function proxyCommand(impl: Impl, options: ProxyOptions): [string, string
     ...(options.extraArgs ?? []),
   ];
   if (impl === "go") return ["snowflake-proxy", args];
-  return [Deno.execPath(), ["run", "-A", `${REPO}cli/main.ts`, "proxy", ...args, ...OUR_PROXY_LOCAL_FLAGS]];
+  const deno = ["run", "-A", ...(options.denoFlags ?? []), `${REPO}cli/main.ts`, "proxy"];
+  return [Deno.execPath(), [...deno, ...args, ...OUR_PROXY_LOCAL_FLAGS]];
 }
 
 /** Flags of ours that a proxy needs on a private test network (relay on a non-public address). */

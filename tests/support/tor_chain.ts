@@ -15,6 +15,7 @@ import { startTorNetwork, type TorNetwork, writeWrapper } from "./tor_network.ts
 import { clientPlugin, type Impl, readMeter, startProxy } from "./peers.ts";
 import { createHash } from "node:crypto";
 import { errorMessage } from "../../lib/util/errors.ts";
+import assert from "node:assert/strict";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 // Fixed ports: the namespace is ours.
@@ -44,6 +45,24 @@ export interface TorChainResult {
   mbPerSecond: number;
   /** Proxies SIGKILLed mid-download. */
   killed: number;
+}
+
+/** The tor tests' file: big enough that a proxy dies mid-download. */
+const TEST_FILE_SIZE = 3_000_000;
+/** The tor tests' budget: tor's 20 s voting puts a usable consensus 40–60 s after the start. */
+const TEST_BUDGET_MS = 170_000;
+
+/**
+ * The tor tests' case (tests/e2e/tor_test.ts, tests/client/tor_test.ts): the client tor bootstraps, the busy
+ * proxy is killed a quarter into the download, and the whole file arrives intact.
+ */
+export async function checkTorChain(client: Impl, proxy: Impl): Promise<TorChainResult> {
+  const result = await runTorChain({ client, proxy, fileSize: TEST_FILE_SIZE, budgetMs: TEST_BUDGET_MS });
+  const context = JSON.stringify(result);
+  assert.equal(result.killed, 1, context);
+  assert.equal(result.bytes, TEST_FILE_SIZE, context);
+  assert.equal(result.sha256, result.expectedSha256, context);
+  return result;
 }
 
 export async function runTorChain(options: TorChainOptions): Promise<TorChainResult> {
