@@ -57,7 +57,13 @@ export {
 export { type ProxyConfig, ProxyConfigError } from "./lib/proxy/config.ts";
 export type { ClientCloseReason, FlowLimits, SessionTimeouts } from "./lib/proxy/client_session.ts";
 export type { ResolveHost } from "./lib/proxy/relay_url.ts";
-export type { PeerConnectionFactory, ProxyPeerConnection, WebSocketFactory } from "./lib/proxy/runtime.ts";
+export type {
+  PeerConnectionFactory,
+  ProxyPeerConnection,
+  RelayConnection,
+  RelayConnectionFactory,
+  RelayConnectionHandlers,
+} from "./lib/proxy/runtime.ts";
 export type { NatType } from "./lib/messages/nat.ts";
 export { type ProxyHandle, type ProxyStats, startProxy } from "./lib/proxy/proxy.ts";
 export { type Client, type ClientConfig, type ClientStats, startClient } from "./lib/client/client.ts";

@@ -6,13 +6,16 @@
  * Every path ends in {@link ClientSessionResult} with the peer connection and
  * the WebSocket closed; the caller frees the capacity slot.
  *
- * Flow control: neither a data channel nor a WebSocket can be paused, so each
- * direction sends while the far side's `bufferedAmount` is under its
- * high-water mark (data channel: resumed by `bufferedamountlow`; WebSocket:
- * it has no such event, so re-checked on a short timer) and the shared
- * bandwidth cap allows, and queues otherwise, up to `maxQueuedBytes`; past
- * that the client is closed ("queue overflow"), never buffered without bound.
- * KCP above us keeps its own window, so the queue stays short in practice.
+ * Flow control: each direction sends while the far side's `bufferedAmount`
+ * is under its high-water mark (data channel: resumed by `bufferedamountlow`;
+ * WebSocket: it has no such event, so re-checked on a short timer) and the
+ * shared bandwidth cap allows, and queues otherwise, up to `maxQueuedBytes`;
+ * past that the client is closed ("queue overflow"), never buffered without
+ * bound. Toward the client, reading the relay pauses while the queue is over
+ * `relayPauseBytes` (relay_connection.ts): the bridge's TCP sends then block
+ * and it sends the client's packets on its other WebSockets, instead of
+ * seconds of queue building up here. A data channel cannot be paused, so
+ * toward the relay KCP's window above us keeps the queue short.
  * A WebSocket message larger than the client's `max-message-size` is split
  * into data-channel messages of that size, never dropped.
  */
@@ -25,7 +28,13 @@ import { waitForIceGatheringComplete } from "../webrtc/gathering.ts";
 import { serializeSessionDescription } from "../messages/session_description.ts";
 import { ChunkQueue } from "./chunk_queue.ts";
 import type { TokenBucket } from "./token_bucket.ts";
-import type { PeerConnectionFactory, ProxyDataChannel, WebSocketFactory } from "./runtime.ts";
+import type {
+  PeerConnectionFactory,
+  ProxyDataChannel,
+  RelayConnection,
+  RelayConnectionFactory,
+} from "./runtime.ts";
+import { messageBytes } from "./relay_connection.ts";
 
 /** Why a client's session ended. */
 export type ClientCloseReason =
@@ -86,6 +95,8 @@ export interface FlowLimits {
   webSocketPollMs: number;
   /** Bytes one direction may queue before the client is closed. */
   maxQueuedBytes: number;
+  /** Bytes queued for the client over which reading the relay pauses (resumed at half). */
+  relayPauseBytes: number;
   /** Largest message our data channel sends (lib/webrtc: 65,535; the client's max-message-size may be less). */
   maxSendMessageBytes: number;
 }
@@ -98,7 +109,7 @@ export interface ByteCounters {
 
 export interface ClientSessionDeps {
   createPeerConnection: PeerConnectionFactory;
-  openWebSocket: WebSocketFactory;
+  openRelay: RelayConnectionFactory;
   rtcConfig: RTCConfiguration;
   clock: Clock;
   timeouts: SessionTimeouts;
@@ -244,18 +255,7 @@ function withTimeout<T>(
   return Promise.race([promise, timeout, aborted]).finally(() => clearTimeout(timer));
 }
 
-const encoder = new TextEncoder();
-
-function messageBytes(data: unknown): Uint8Array<ArrayBuffer> {
-  if (typeof data === "string") return encoder.encode(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) {
-    return new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-  }
-  return new Uint8Array(0); // a Blob cannot arrive: binaryType is "arraybuffer"
-}
-
-/** The copy loop between an open data channel and the relay's WebSocket, with one timer. */
+/** The copy loop between an open data channel and the relay's connection, with one timer. */
 class Relay {
   bytesFromClient = 0;
   bytesToClient = 0;
@@ -265,7 +265,7 @@ class Relay {
   readonly #deps: ClientSessionDeps;
   readonly #toRelay = new ChunkQueue();
   readonly #toClient = new ChunkQueue();
-  #ws: WebSocket | undefined;
+  #ws: RelayConnection | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #lastRelayData: number;
@@ -306,32 +306,22 @@ class Relay {
     if (this.#ended) return Promise.resolve(this.#ended);
     if (signal.aborted) this.#end("stopped");
     this.#listen(signal, "abort", () => this.#end("stopped"));
-    let ws: WebSocket;
+    this.#dialDeadline = this.#deps.clock.now() + this.#deps.timeouts.relayDialMs;
     try {
-      ws = this.#deps.openWebSocket(url);
+      this.#ws = this.#deps.openRelay(url, {
+        onOpen: () => {
+          this.#dialDeadline = Infinity;
+          this.#lastRelayData = this.#deps.clock.now();
+          this.#flush();
+        },
+        onMessage: (bytes) => this.#fromRelay(bytes),
+        onEnd: (detail) =>
+          this.#end(this.#dialDeadline === Infinity ? "relay closed" : "relay dial failed", detail),
+      });
     } catch (error) {
       this.#end("relay dial failed", errorMessage(error));
       return ended;
     }
-    this.#ws = ws;
-    ws.binaryType = "arraybuffer";
-    this.#dialDeadline = this.#deps.clock.now() + this.#deps.timeouts.relayDialMs;
-    this.#listen(ws, "open", () => {
-      this.#dialDeadline = Infinity;
-      this.#lastRelayData = this.#deps.clock.now();
-      this.#flush();
-    });
-    this.#listen(ws, "message", (event) => this.#fromRelay(messageBytes((event as MessageEvent).data)));
-    this.#listen(ws, "error", () => {
-      this.#end(this.#dialDeadline === Infinity ? "relay closed" : "relay dial failed", "WebSocket error");
-    });
-    this.#listen(ws, "close", (event) => {
-      const code = (event as CloseEvent).code;
-      this.#end(
-        this.#dialDeadline === Infinity ? "relay closed" : "relay dial failed",
-        `WebSocket closed (${code})`,
-      );
-    });
     this.#arm();
     return ended;
   }
@@ -371,19 +361,28 @@ class Relay {
       return;
     }
     this.#flushToClient();
+    this.#steerRelayReads();
   }
 
   #flush(): void {
     if (this.#ended) return;
     this.#flushToRelay();
     this.#flushToClient();
+    this.#steerRelayReads();
     this.#arm();
+  }
+
+  /** Pauses reading the relay over `relayPauseBytes` queued for the client, resumes at half (after every flush). */
+  #steerRelayReads(): void {
+    const queued = this.#toClient.bytes;
+    if (queued > this.#deps.flow.relayPauseBytes) this.#ws?.pause();
+    else if (queued <= this.#deps.flow.relayPauseBytes / 2) this.#ws?.resume();
   }
 
   /** Sends queued client bytes while the WebSocket and the cap allow; returns a wait in ms, or 0. */
   #flushToRelay(): number {
     const ws = this.#ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return 0;
+    if (!ws || !ws.isOpen) return 0;
     const queue = this.#toRelay;
     while (!queue.isEmpty) {
       if (ws.bufferedAmount >= this.#deps.flow.webSocketHighWaterBytes) {
@@ -461,12 +460,7 @@ class Relay {
     for (const [target, type, listener] of this.#listeners) target.removeEventListener(type, listener);
     this.#toRelay.clear();
     this.#toClient.clear();
-    const ws = this.#ws;
-    if (ws && (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN)) {
-      try {
-        ws.close(1000);
-      } catch { /* already closing */ }
-    }
+    this.#ws?.close();
     try {
       this.#channel.close();
     } catch { /* already closed */ }

@@ -12,7 +12,7 @@ import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import type { FlowLimits, SessionTimeouts } from "./client_session.ts";
 import type { ResolveHost } from "./relay_url.ts";
-import type { PeerConnectionFactory, WebSocketFactory } from "./runtime.ts";
+import type { PeerConnectionFactory, RelayConnectionFactory } from "./runtime.ts";
 
 export const DEFAULT_BROKER_URL = "https://snowflake-broker.torproject.net/";
 /** 2.5.1's default (2.6.1 went back to wss://snowflake.torproject.net/). */
@@ -43,6 +43,8 @@ export const DEFAULT_FLOW: FlowLimits = {
   webSocketPollMs: 5,
   // smux's 1 MiB stream window bounds what a well-behaved peer has in flight.
   maxQueuedBytes: 4 * 1024 * 1024,
+  // Past this much queued for the client, the relay is not read (TCP pushes back on the bridge).
+  relayPauseBytes: 256 * 1024,
   maxSendMessageBytes: MAX_MESSAGE_SIZE,
 };
 
@@ -93,8 +95,8 @@ export interface ProxyConfig {
   fetch?: typeof fetch;
   /** Default lib/webrtc's RTCPeerConnection. */
   createPeerConnection?: PeerConnectionFactory;
-  /** Default the global WebSocket. */
-  openWebSocket?: WebSocketFactory;
+  /** Default relay_connection.ts: WebSocketStream (pausable reads) where the runtime has it, else WebSocket. */
+  openRelay?: RelayConnectionFactory;
   /** Resolves relay hostnames for the private-address rule; default: only IP literals and localhost are checked. */
   resolveHost?: ResolveHost;
   /** Time source for timeouts and intervals; default the system's monotonic clock. */

@@ -49,6 +49,7 @@ import { type ClientClosedDetail, ProxyEvents } from "./events.ts";
 import { maxMessageSizeFromSdp, remoteIpFromSdp } from "./offer_facts.ts";
 import { type PollAction, PollMachine, type PollOutcome } from "./poll_machine.ts";
 import { checkRelayUrl, parseRelayUrl, type RelayUrlPolicy, relayUrlWithClientIp } from "./relay_url.ts";
+import { openRelayConnection } from "./relay_connection.ts";
 import type { PeerConnectionFactory } from "./runtime.ts";
 import { formatSummary, SummaryCounter } from "./summary.ts";
 import { TokenBucket } from "./token_bucket.ts";
@@ -191,7 +192,7 @@ export function startProxy(config: ProxyConfig = {}): ProxyHandle {
   };
   const createPeerConnection: PeerConnectionFactory = config.createPeerConnection ??
     ((c) => new RTCPeerConnection(c));
-  const openWebSocket = config.openWebSocket ?? ((url: string) => new WebSocket(url));
+  const openRelay = config.openRelay ?? openRelayConnection;
   const timeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
   const flow = { ...DEFAULT_FLOW, ...config.flow };
   const cap = config.bandwidthCapBytesPerSecond ?? 0;
@@ -337,7 +338,7 @@ export function startProxy(config: ProxyConfig = {}): ProxyHandle {
         relayUrlWithClientIp(relay, clientIp),
         {
           createPeerConnection,
-          openWebSocket,
+          openRelay,
           rtcConfig,
           clock,
           timeouts,

@@ -1,7 +1,8 @@
 /**
  * What the proxy core needs from its runtime, as W3C shapes: an
- * RTCPeerConnection, a WebSocket and fetch. In Deno these are lib/webrtc's
- * binding and the runtime's own WebSocket and fetch; in a web page they are
+ * RTCPeerConnection, a relay connection (a WebSocket whose reads can be
+ * paused) and fetch. In Deno these are lib/webrtc's binding, the runtime's
+ * WebSocketStream (relay_connection.ts) and fetch; in a web page they are
  * the browser's, so the same core could run there.
  */
 
@@ -36,5 +37,33 @@ export interface ProxyPeerConnection extends EventTarget {
 /** Builds a peer connection from an RTCConfiguration (extra pion fields are ignored by browsers). */
 export type PeerConnectionFactory = (configuration: RTCConfiguration) => ProxyPeerConnection;
 
-/** Opens a WebSocket to `url` (the global constructor, or a test's). */
-export type WebSocketFactory = (url: string) => WebSocket;
+/** What a relay connection reports, each at most once except messages; none after `close()`. */
+export interface RelayConnectionHandlers {
+  /** The WebSocket is open: `send` may be called. */
+  onOpen(): void;
+  /** One binary message from the relay, in order. */
+  onMessage(bytes: Uint8Array<ArrayBuffer>): void;
+  /** The WebSocket ended (the relay closed it, it failed, or it never opened); `detail` for the log. */
+  onEnd(detail: string): void;
+}
+
+/**
+ * The proxy's WebSocket to the relay, with pausable reads: while paused, no
+ * message is read, so the relay's TCP sends block once the socket buffers
+ * fill (back-pressure to the bridge). Where the runtime cannot pause (a
+ * plain WebSocket) `pause` does nothing and the caller's queue bound applies.
+ */
+export interface RelayConnection {
+  readonly isOpen: boolean;
+  /** Bytes given to `send` and not yet written to the socket. */
+  readonly bufferedAmount: number;
+  send(bytes: Uint8Array): void;
+  /** Stops reading messages until `resume`. */
+  pause(): void;
+  resume(): void;
+  /** Closes with 1000; no handler is called after this. */
+  close(): void;
+}
+
+/** Dials the relay at `url` (relay_connection.ts, or a test's). */
+export type RelayConnectionFactory = (url: string, handlers: RelayConnectionHandlers) => RelayConnection;

@@ -22,6 +22,8 @@
  *   downloading (the server chooses the path of each packet: whichever of the
  *   session's WebSockets is free) and uploading (the client's scheduler does).
  *
+ * `deno task bench multipath --phase=rate-limited` runs only the phases named (comma-separated).
+ *
  * Runs are bounded in count and time; every chain is torn down after its
  * phase, even on failure. The machine is shared: figures are noisy.
  */
@@ -302,8 +304,12 @@ async function repeat<T>(run: () => Promise<T>, min: number, max: number, budget
 const best = (values: number[], higherIsBetter: boolean) =>
   higherIsBetter ? Math.max(...values) : Math.min(...values);
 
+/** `--phase=stall,churn,rate-limited` (any of them; default all): only the phases named. */
+const phases = Deno.args.find((arg) => arg.startsWith("--phase="))?.slice("--phase=".length).split(",");
+
 /** Runs one phase; a failure becomes a row (and its logs go to stderr) so that the other phases still run. */
 async function phase(name: string, rows: () => Promise<BenchRow[]>): Promise<BenchRow[]> {
+  if (phases && !phases.includes(name)) return [];
   try {
     return await rows();
   } catch (error) {
