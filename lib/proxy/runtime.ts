@@ -54,12 +54,15 @@ export interface RelayConnectionHandlers {
  * plain WebSocket) `pause` does nothing and the caller's queue bound applies.
  */
 export interface RelayConnection {
+  /** The WebSocket is open and not yet ended. */
   readonly isOpen: boolean;
   /** Bytes given to `send` and not yet written to the socket. */
   readonly bufferedAmount: number;
+  /** Sends one binary message (only while `isOpen`). */
   send(bytes: Uint8Array): void;
   /** Stops reading messages until `resume`. */
   pause(): void;
+  /** Reads messages again after `pause`. */
   resume(): void;
   /** Closes with 1000; no handler is called after this. */
   close(): void;
