@@ -133,7 +133,10 @@ export class CarrierEstimate {
     const interval = Math.max(t.sentAt - t.firstSentAtSend, now - t.deliveredTimeAtSend);
     this.deliveredTime = now;
     this.firstSentTime = t.sentAt;
-    if (interval > 0 && interval >= Math.min(this.minRtt, now - t.sentAt)) {
+    // As BBR: a sample over less than one min RTT is an ACK burst, not a rate (before the first RTT sample, the
+    // segment's own flight time stands in for it).
+    const floor = this.minRtt === Infinity ? now - t.sentAt : this.minRtt;
+    if (interval > 0 && interval >= floor) {
       this.#rate.update(now, (this.delivered - t.deliveredAtSend) / interval);
     }
   }

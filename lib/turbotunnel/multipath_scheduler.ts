@@ -24,7 +24,9 @@
  * fast one's; while no carrier has room packets wait here (at most
  * HOLD_MAX_PACKETS), retransmissions and reinjected copies ahead of new data.
  * A packet of ACKs only goes round-robin and never waits, so most ACKs get
- * through while a dead carrier is not yet found out. KCP has one RTO for all
+ * through while a dead carrier is not yet found out; a packet that must wait
+ * sends its ACKs and window segments ahead in a packet of their own, so the
+ * peer's data never waits for room for ours. KCP has one RTO for all
  * carriers, so a retransmission whose copy is still waiting here, or has been
  * on a live carrier for less than that carrier's own RTO, is not sent
  * (`suppressed`). A carrier that sent nothing for QUIET_SEND_MS gets the next
@@ -63,6 +65,7 @@
 
 import { CMD_PUSH, SEGMENT_HEADER_SIZE } from "../kcp/segment.ts";
 import { readU32, timediff, writeU32 } from "../kcp/u32.ts";
+import { concat } from "../util/bytes.ts";
 import { CarrierEstimate } from "./carrier_estimate.ts";
 import { DeliveryTracker, pushBytes, type Transmission } from "./delivery_tracker.ts";
 
@@ -388,11 +391,28 @@ export class MultipathScheduler {
       if (last) urgent = true;
     }
     if (this.#held.length + this.#urgent.length > 0 && this.max > 1) {
-      this.#hold(packet, sn, urgent); // behind the others of its kind: KCP's order is kept
+      this.#holdData(now, packet, sn, urgent); // behind the others of its kind: KCP's order is kept
       this.#release(now);
       return;
     }
-    if (!this.#trySend(now, packet)) this.#hold(packet, sn, urgent);
+    if (!this.#trySend(now, packet)) this.#holdData(now, packet, sn, urgent);
+  }
+
+  /**
+   * Holds `packet`, but sends its ACKs and window segments now (split off
+   * into a packet of their own): the peer's data must not wait for room for
+   * ours, or one direction's window would stall the other.
+   */
+  #holdData(now: number, packet: Uint8Array, sn: number | null, urgent: boolean): void {
+    if (this.#live.size > 0 && sn === null) {
+      const [control, data] = splitControl(packet);
+      if (control && data) {
+        this.#trySend(now, control); // a packet of ACKs only always finds a carrier
+        packet = data;
+        sn = soloPushSn(data);
+      }
+    }
+    this.#hold(packet, sn, urgent);
   }
 
   /** How long a segment may take on `e` before it counts as overdue there: its RTO. */
@@ -692,6 +712,27 @@ export class MultipathScheduler {
 /** `at` if it is still to come, else Infinity: a deadline already past waits for an input to be checked again. */
 function future(now: number, at: number): number {
   return at > now ? at : Infinity;
+}
+
+/**
+ * `packet`'s segments other than PUSH (ACKs, window probes and tells) and
+ * its PUSH segments, each kind in order, as two packets; null for a kind it
+ * has none of. A truncated tail stays with the data.
+ */
+function splitControl(packet: Uint8Array): [Uint8Array | null, Uint8Array | null] {
+  const control: Uint8Array[] = [];
+  const data: Uint8Array[] = [];
+  let offset = 0;
+  while (packet.length - offset >= SEGMENT_HEADER_SIZE) {
+    const end = offset + SEGMENT_HEADER_SIZE + readU32(packet, offset + 20);
+    if (end > packet.length) break;
+    (packet[offset + 4] === CMD_PUSH ? data : control).push(packet.subarray(offset, end));
+    offset = end;
+  }
+  if (offset < packet.length) data.push(packet.subarray(offset));
+  if (control.length === 0) return [null, packet];
+  if (data.length === 0) return [packet, null];
+  return [concat(control), concat(data)];
 }
 
 /** The sn of a packet that is exactly one PUSH segment (stream mode's usual packet), else null. */
