@@ -95,6 +95,13 @@ export interface ArqFootprint {
   ackSlots: number;
 }
 
+/** Retransmissions so far, by cause (kcp-go's FastRetransSegs, EarlyRetransSegs, LostSegs). */
+export interface ArqRetransmits {
+  fast: number;
+  early: number;
+  timeout: number;
+}
+
 /** A segment in snd_buf. */
 class OutSegment {
   sn = 0;
@@ -144,6 +151,7 @@ export class Arq {
   #lastActivityAt = 0;
   readonly #idleTrimMs: number;
   #closed = false;
+  readonly #retransmits: ArqRetransmits = { fast: 0, early: 0, timeout: 0 };
 
   constructor(conv: number, options: Partial<KcpOptions> = {}, limits: ArqLimits = {}) {
     this.conv = conv >>> 0;
@@ -231,6 +239,11 @@ export class Arq {
   get idle(): boolean {
     return this.#ackCount === 0 && this.#probe === 0 && this.#sendQueue.bytes === 0 &&
       this.#sendBuffer.length === 0 && this.#rmtWnd !== 0;
+  }
+
+  /** Retransmissions so far, by cause. */
+  get retransmits(): ArqRetransmits {
+    return { ...this.#retransmits };
   }
 
   /** What the machine holds for reuse (pooled segments, ring and ACK list slots); for stats and tests. */
@@ -507,14 +520,17 @@ export class Arq {
         segment.fastack = 0;
         segment.rto = rxRto;
         changed++;
+        this.#retransmits.fast++;
       } else if (segment.fastack > 0 && newSegments === 0) { // early retransmit (kcp-go only)
         segment.fastack = 0;
         segment.rto = rxRto;
         changed++;
+        this.#retransmits.early++;
       } else if (timediff(current, segment.resendts) >= 0) { // timeout: linear backoff
         segment.rto = (segment.rto + (options.nodelay === 0 ? rxRto : rxRto >>> 1)) >>> 0;
         segment.fastack = 0;
         lost++;
+        this.#retransmits.timeout++;
       } else {
         send = false;
       }

@@ -251,16 +251,3 @@ export class DeliveryTracker {
     }
   }
 }
-
-/** PUSH payload bytes in a KCP packet (headers only; stops at anything malformed). */
-export function pushBytes(packet: Uint8Array): number {
-  let bytes = 0;
-  for (let offset = 0; packet.length - offset >= SEGMENT_HEADER_SIZE;) {
-    const len = readU32(packet, offset + 20);
-    const end = offset + SEGMENT_HEADER_SIZE + len;
-    if (end > packet.length) break;
-    if (packet[offset + 4] === CMD_PUSH) bytes += len;
-    offset = end;
-  }
-  return bytes;
-}

@@ -63,11 +63,11 @@
  * REINJECT_MAX_SEGMENTS.
  */
 
-import { CMD_PUSH, SEGMENT_HEADER_SIZE } from "../kcp/segment.ts";
+import { SEGMENT_HEADER_SIZE } from "../kcp/segment.ts";
 import { readU32, timediff, writeU32 } from "../kcp/u32.ts";
-import { concat } from "../util/bytes.ts";
 import { CarrierEstimate } from "./carrier_estimate.ts";
-import { DeliveryTracker, pushBytes, type Transmission } from "./delivery_tracker.ts";
+import { DeliveryTracker, type Transmission } from "./delivery_tracker.ts";
+import { pushBytes, soloPushSn, splitControl } from "./kcp_packet.ts";
 
 /** A carrier stopped delivering while others delivered (the reason of its "carrierdown"). */
 export class CarrierLostError extends Error {
@@ -712,32 +712,4 @@ export class MultipathScheduler {
 /** `at` if it is still to come, else Infinity: a deadline already past waits for an input to be checked again. */
 function future(now: number, at: number): number {
   return at > now ? at : Infinity;
-}
-
-/**
- * `packet`'s segments other than PUSH (ACKs, window probes and tells) and
- * its PUSH segments, each kind in order, as two packets; null for a kind it
- * has none of. A truncated tail stays with the data.
- */
-function splitControl(packet: Uint8Array): [Uint8Array | null, Uint8Array | null] {
-  const control: Uint8Array[] = [];
-  const data: Uint8Array[] = [];
-  let offset = 0;
-  while (packet.length - offset >= SEGMENT_HEADER_SIZE) {
-    const end = offset + SEGMENT_HEADER_SIZE + readU32(packet, offset + 20);
-    if (end > packet.length) break;
-    (packet[offset + 4] === CMD_PUSH ? data : control).push(packet.subarray(offset, end));
-    offset = end;
-  }
-  if (offset < packet.length) data.push(packet.subarray(offset));
-  if (control.length === 0) return [null, packet];
-  if (data.length === 0) return [packet, null];
-  return [concat(control), concat(data)];
-}
-
-/** The sn of a packet that is exactly one PUSH segment (stream mode's usual packet), else null. */
-function soloPushSn(packet: Uint8Array): number | null {
-  if (packet.length < SEGMENT_HEADER_SIZE || packet[4] !== CMD_PUSH) return null;
-  if (SEGMENT_HEADER_SIZE + readU32(packet, 20) !== packet.length) return null;
-  return readU32(packet, 12);
 }

@@ -23,7 +23,9 @@
  * Bounds: a receive queue of `queueSize` packets (more are dropped, counted in
  * `droppedReceive`); outgoing packets go straight to their carrier, or wait in
  * the scheduler's queue of `queueSize` while no carrier is live (`droppedSend`).
- * Incoming packets from every live carrier are delivered.
+ * Incoming packets from every live carrier are delivered; with `max` > 1 they
+ * pass through a ReorderBuffer (reorder_buffer.ts), which puts the peer's
+ * data back in order across carriers before KCP acks it.
  */
 
 import { AsyncQueue } from "../net/async_queue.ts";
@@ -41,6 +43,7 @@ import {
 import { DialErrorEvent, type MultiplexingPacketConnEventMap } from "./multiplexing_events.ts";
 import { CarrierDownEvent, CarrierUpEvent, RedialCloseEvent, RedialEvent } from "./redial_events.ts";
 import type { DialCarrier, RedialPacketConnOptions } from "./redial_packet_conn.ts";
+import { ReorderBuffer, type ReorderInput, type ReorderStats } from "./reorder_buffer.ts";
 
 /** Default carriers kept live at once. */
 export const DEFAULT_MAX_CARRIERS = 2;
@@ -73,6 +76,8 @@ export class MultiplexingPacketConn extends TypedEventTarget<MultiplexingPacketC
   readonly closed: Promise<Error | null>;
   readonly #dial: DialCarrier;
   readonly #scheduler: MultipathScheduler;
+  /** Puts received packets in order across carriers (null with max 1: RedialPacketConn's path). */
+  readonly #reorder: ReorderBuffer | null;
   readonly #recvQueue: AsyncQueue<Uint8Array>;
   readonly #clock: Clock;
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -105,6 +110,7 @@ export class MultiplexingPacketConn extends TypedEventTarget<MultiplexingPacketC
       lossTimeoutMinMs: options.lossTimeoutMinMs,
       idlePadding: options.idlePadding,
     }, this.#clock.now());
+    this.#reorder = this.#scheduler.max > 1 ? new ReorderBuffer() : null;
     this.#drain();
   }
 
@@ -141,6 +147,11 @@ export class MultiplexingPacketConn extends TypedEventTarget<MultiplexingPacketC
   /** Segments resent at once on other carriers after a carrier was dropped. */
   get reinjected(): number {
     return this.#scheduler.reinjected;
+  }
+
+  /** What putting received packets back in order did (null with max 1). */
+  reorderStats(): ReorderStats | null {
+    return this.#reorder?.stats() ?? null;
   }
 
   /** Each live carrier's figures (RTT, delivery rate, bytes in flight, packets). */
@@ -220,6 +231,9 @@ export class MultiplexingPacketConn extends TypedEventTarget<MultiplexingPacketC
           busy = true;
           this.#perform(e);
         }
+        for (let p = this.#reorder?.pollTransmit(); p; p = this.#reorder!.pollTransmit()) {
+          if (!this.#recvQueue.push(p)) this.#droppedReceive++;
+        }
       }
     } finally {
       this.#draining = false;
@@ -234,9 +248,11 @@ export class MultiplexingPacketConn extends TypedEventTarget<MultiplexingPacketC
         this.#startDial(event.attempt);
         return;
       case "up":
+        this.#reorderInput({ kind: "up", carrier: event.carrier });
         this.dispatchEvent(new CarrierUpEvent(event.carrier));
         return;
       case "down": {
+        this.#reorderInput({ kind: "down", carrier: event.carrier });
         const carrier = this.#carriers.get(event.carrier);
         this.#carriers.delete(event.carrier);
         this.#buffered.delete(event.carrier);
@@ -301,7 +317,8 @@ export class MultiplexingPacketConn extends TypedEventTarget<MultiplexingPacketC
           packet: received.packet,
         });
         // Packets still arriving from a carrier being dropped are good packets: keep them.
-        if (!this.#recvQueue.push(received.packet)) this.#droppedReceive++;
+        if (this.#reorder) this.#reorderInput({ kind: "received", carrier: id, packet: received.packet });
+        else if (!this.#recvQueue.push(received.packet)) this.#droppedReceive++;
         this.#drain();
       }
     } catch (error) {
@@ -312,9 +329,13 @@ export class MultiplexingPacketConn extends TypedEventTarget<MultiplexingPacketC
     }
   }
 
+  #reorderInput(input: ReorderInput): void {
+    this.#reorder?.handleInput(this.#clock.now(), input);
+  }
+
   #armTimer(): void {
     if (this.#abort.signal.aborted) return;
-    const at = this.#scheduler.pollTimeout();
+    const at = Math.min(this.#scheduler.pollTimeout(), this.#reorder?.pollTimeout() ?? Infinity);
     if (at >= this.#timerAt) return;
     this.#timer?.abort();
     const timer = new AbortController();
@@ -325,7 +346,9 @@ export class MultiplexingPacketConn extends TypedEventTarget<MultiplexingPacketC
       if (timer.signal.aborted || this.#abort.signal.aborted) return;
       this.#timer = null;
       this.#timerAt = Infinity;
-      this.#scheduler.handleTimeout(this.#clock.now());
+      const now = this.#clock.now();
+      this.#scheduler.handleTimeout(now);
+      if (this.#reorder && this.#reorder.pollTimeout() <= now) this.#reorder.handleTimeout(now);
       this.#drain();
     });
   }

@@ -7,10 +7,11 @@
  */
 
 import assert from "node:assert/strict";
-import { CMD_ACK, CMD_PUSH, encodeSegment, SEGMENT_HEADER_SIZE } from "../../lib/kcp/segment.ts";
+import { CMD_ACK, CMD_PUSH, SEGMENT_HEADER_SIZE } from "../../lib/kcp/segment.ts";
 import { MultipathScheduler } from "../../lib/turbotunnel/multipath_scheduler.ts";
 import { concat } from "../../lib/util/bytes.ts";
 import { sha256Hex as sha256 } from "../support/digest.ts";
+import { kcpPacket } from "./kcp_packets.ts";
 import { type LinkSpec, MultipathSim } from "./multipath_sim.ts";
 
 async function assertIntact(sim: MultipathSim): Promise<void> {
@@ -173,15 +174,6 @@ Deno.test("MultipathScheduler: max 1 never drops its lone carrier for silence", 
 });
 
 /** One KCP packet of `segments`, each [cmd, sn, payload bytes]. */
-function kcpPacket(segments: [number, number, number][]): Uint8Array {
-  const parts = segments.map(([cmd, sn, bytes]) => {
-    const out = new Uint8Array(SEGMENT_HEADER_SIZE + bytes);
-    encodeSegment({ conv: 1, cmd, frg: 0, wnd: 128, ts: 0, sn, una: 0, data: new Uint8Array(bytes) }, out);
-    return out;
-  });
-  return concat(parts);
-}
-
 Deno.test("MultipathScheduler: a packet that must wait for room sends its ACKs ahead (one direction's window never stalls the other)", () => {
   const scheduler = new MultipathScheduler({ max: 2, queueSize: 64, minRedialIntervalMs: 0 }, 0);
   scheduler.handleInput(0, { kind: "up", carrier: 0 });

@@ -12,6 +12,7 @@
 import { Arq } from "../../lib/kcp/arq.ts";
 import { SNOWFLAKE_KCP_OPTIONS } from "../../lib/kcp/options.ts";
 import { type MultipathConfig, MultipathScheduler } from "../../lib/turbotunnel/multipath_scheduler.ts";
+import { ReorderBuffer } from "../../lib/turbotunnel/reorder_buffer.ts";
 import { ArqPeer } from "../kcp/arq_peer.ts";
 import { Prng } from "../support/random.ts";
 import { Netem, type NetemOptions } from "../util/netem.ts";
@@ -42,6 +43,8 @@ export interface MultipathSimOptions {
   download: number;
   /** Report each uplink's bottleneck backlog as the carrier's bufferedAmount. */
   reportBuffered?: boolean;
+  /** Put the client's received packets in order across carriers, as MultiplexingPacketConn does with max > 1; default true. */
+  reorder?: boolean;
 }
 
 class Path {
@@ -60,6 +63,8 @@ class Path {
 export class MultipathSim {
   now = 0;
   readonly scheduler: MultipathScheduler;
+  /** The client's ReorderBuffer (null with max 1, as in MultiplexingPacketConn, or when turned off). */
+  readonly reorder: ReorderBuffer | null;
   readonly client: ArqPeer;
   readonly server: ArqPeer;
   readonly paths = new Map<number, Path>();
@@ -81,6 +86,7 @@ export class MultipathSim {
     const random = new Prng(options.seed);
     const conv = 0x5eed;
     this.scheduler = new MultipathScheduler({ queueSize: 512, ...options.scheduler }, 0);
+    this.reorder = options.scheduler.max > 1 && options.reorder !== false ? new ReorderBuffer() : null;
     this.client = new ArqPeer(
       new Arq(conv, SNOWFLAKE_KCP_OPTIONS),
       { send: (packet, now) => this.#clientSend(packet, now) },
@@ -126,6 +132,7 @@ export class MultipathSim {
       this.client.pollTimeout(),
       this.server.pollTimeout(),
       this.scheduler.pollTimeout(),
+      this.reorder?.pollTimeout() ?? Infinity,
       this.#serverWake(),
     );
     for (const dial of this.#dials) next = Math.min(next, dial.at);
@@ -140,7 +147,8 @@ export class MultipathSim {
       for (let p; (p = path.down.receive(now)) !== null;) {
         if (!path.alive || !this.paths.has(path.id)) continue;
         this.scheduler.handleInput(now, { kind: "received", carrier: path.id, packet: p });
-        this.client.handleInput(p, now);
+        if (this.reorder) this.reorder.handleInput(now, { kind: "received", carrier: path.id, packet: p });
+        else this.client.handleInput(p, now);
         this.#drain();
       }
     }
@@ -162,6 +170,10 @@ export class MultipathSim {
     }
     if (this.scheduler.pollTimeout() <= now) {
       this.scheduler.handleTimeout(now);
+      this.#drain();
+    }
+    if (this.reorder && this.reorder.pollTimeout() <= now) {
+      this.reorder.handleTimeout(now);
       this.#drain();
     }
     this.#pumpServer(now);
@@ -265,15 +277,20 @@ export class MultipathSim {
           this.log.push(`${Math.round(now)} dial ${e.attempt}`);
           break;
         case "up":
+          this.reorder?.handleInput(now, { kind: "up", carrier: e.carrier });
           this.log.push(`${Math.round(now)} up ${e.carrier}`);
           break;
         case "down":
+          this.reorder?.handleInput(now, { kind: "down", carrier: e.carrier });
           this.paths.delete(e.carrier);
           this.log.push(`${Math.round(now)} down ${e.carrier}: ${e.reason.message}`);
           break;
         default:
           this.log.push(`${Math.round(now)} ${e.kind}`);
       }
+    }
+    if (this.reorder) {
+      for (let p; (p = this.reorder.pollTransmit()) !== null;) this.client.handleInput(p, now);
     }
   }
 }
