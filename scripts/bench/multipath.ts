@@ -22,7 +22,8 @@
  *   downloading (the server chooses the path of each packet: whichever of the
  *   session's WebSockets is free) and uploading (the client's scheduler does).
  *
- * `deno task bench multipath --phase=rate-limited` runs only the phases named (comma-separated).
+ * `deno task bench multipath --phase=rate-limited` runs only the phases named (comma-separated);
+ * `--side=up` only that direction of the rate-limited phase.
  *
  * Runs are bounded in count and time; every chain is torn down after its
  * phase, even on failure. The machine is shared: figures are noisy.
@@ -306,6 +307,9 @@ const best = (values: number[], higherIsBetter: boolean) =>
 
 /** `--phase=stall,churn,rate-limited` (any of them; default all): only the phases named. */
 const phases = Deno.args.find((arg) => arg.startsWith("--phase="))?.slice("--phase=".length).split(",");
+/** `--side=down,up` (either; default both): the directions the rate-limited phase measures. */
+const sides = (Deno.args.find((arg) => arg.startsWith("--side="))?.slice("--side=".length).split(",") ??
+  ["down", "up"]).filter((side): side is Side => side === "down" || side === "up");
 
 /** Runs one phase; a failure becomes a row (and its logs go to stderr) so that the other phases still run. */
 async function phase(name: string, rows: () => Promise<BenchRow[]>): Promise<BenchRow[]> {
@@ -410,7 +414,7 @@ export const bench: Bench = async ({ quick }) => {
     const capped: Record<Side, number[][]> = { down: [], up: [] };
     const cap = [...ONE_CLIENT, "-bandwidth-cap", String(CAP_BYTES_PER_SECOND)];
     await withChain("ours", 3, cap, async (fleet) => {
-      for (const side of ["down", "up"] as const) {
+      for (const side of sides) {
         for (const max of [1, 2, 3]) {
           capped[side][max] = await repeat(
             () => cappedRun(fleet, side, max, cappedSize, 90_000),
@@ -421,7 +425,7 @@ export const bench: Bench = async ({ quick }) => {
         }
       }
     });
-    return (["down", "up"] as const).flatMap((side) =>
+    return sides.flatMap((side) =>
       [1, 2, 3].map((max) => {
         const figures = capped[side][max];
         const ratio = median(figures) / median(capped[side][1]);

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { CMD_ACK, CMD_PUSH, SEGMENT_HEADER_SIZE } from "../../lib/kcp/segment.ts";
-import { MultipathScheduler } from "../../lib/turbotunnel/multipath_scheduler.ts";
+import { MIN_WINDOW_BYTES, MultipathScheduler } from "../../lib/turbotunnel/multipath_scheduler.ts";
 import { concat } from "../../lib/util/bytes.ts";
 import { sha256Hex as sha256 } from "../support/digest.ts";
 import { kcpPacket } from "./kcp_packets.ts";
@@ -180,7 +180,7 @@ Deno.test("MultipathScheduler: a packet that must wait for room sends its ACKs a
   scheduler.handleInput(0, { kind: "up", carrier: 1 });
   while (scheduler.pollTransmit());
   let sn = 0;
-  for (let sent = 0; sent < 64 * 1024; sent += 1000) {
+  for (let sent = 0; sent < 3 * MIN_WINDOW_BYTES; sent += 1000) {
     scheduler.handleInput(1, { kind: "send", packet: kcpPacket([[CMD_PUSH, sn++, 1000]]) });
   }
   const before: Uint8Array[] = [];
