@@ -22,6 +22,7 @@ APT_PACKAGES=(
   util-linux
   openssl
   chromium
+  linux-perf
 )
 
 if ! command -v deno >/dev/null 2>&1 || [[ "$(deno --version | head -n1)" != "deno ${DENO_VERSION} "* ]]; then

@@ -16,6 +16,7 @@
 import type { PacketConn } from "../net/packet_conn.ts";
 import { MultiplexingPacketConn } from "../turbotunnel/multiplexing_packet_conn.ts";
 import type { DialCarrier } from "../turbotunnel/redial_packet_conn.ts";
+import type { ReorderStats } from "../turbotunnel/reorder_buffer.ts";
 
 /** Smallest padding sent at once, bytes. */
 export const PADDING_MIN_BYTES = 64;
@@ -26,6 +27,10 @@ export const PADDING_MAX_BYTES = 1024;
 export interface CarrierSet extends PacketConn {
   /** Resolves when the set closes for good (null after close()). */
   readonly closed: Promise<Error | null>;
+  /** Segments resent at once on other carriers after a carrier was dropped. */
+  readonly reinjected: number;
+  /** What putting the bridge's packets back in order did (null with max 1). */
+  reorderStats(): ReorderStats | null;
 }
 
 export interface CarrierSetOptions {

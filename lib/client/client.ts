@@ -27,7 +27,7 @@ import { ClientEvents } from "./events.ts";
 import type { LivenessConfig } from "./liveness.ts";
 import { createRendezvous, RendezvousError } from "./rendezvous/rendezvous.ts";
 import type { Dial } from "./rendezvous/http1_round_trip.ts";
-import { ClientSession } from "./session.ts";
+import { ClientSession, type SessionFigures } from "./session.ts";
 import { chooseIceServers } from "./ice_servers.ts";
 import { NatTypeCache } from "./nat_type_cache.ts";
 
@@ -198,6 +198,7 @@ export function startClient(config: ClientConfig): Promise<Client> {
     logger.info(
       `session ${session.id}: ended (${relayed.bytesFromTor} bytes up, ${relayed.bytesToTor} down)`,
     );
+    logger.debug(`session ${session.id}: ${describeFigures(session.figures())}`);
     events.emit("sessionclosed", {
       sessionId: session.id,
       bytesUp: relayed.bytesFromTor,
@@ -252,4 +253,20 @@ export function startClient(config: ClientConfig): Promise<Client> {
       natTypes.close();
     },
   });
+}
+
+/** A session's figures in a log line: KCP's retransmissions, reinjections, reordering. */
+function describeFigures(f: SessionFigures): string {
+  const r = f.retransmits;
+  const parts = [
+    `retransmitted ${r.timeout} on timeout, ${r.early} early, ${r.fast} fast`,
+    `reinjected ${f.reinjected}`,
+  ];
+  if (f.reorder) {
+    const o = f.reorder;
+    parts.push(
+      `reordering: ${o.held} packets waited, ${o.filled} holes filled, ${o.givenUp} given up, ${o.late} late`,
+    );
+  }
+  return parts.join("; ");
 }

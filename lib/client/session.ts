@@ -9,10 +9,12 @@
  * collects its replacement.
  */
 
+import type { ArqRetransmits } from "../kcp/arq.ts";
 import { KcpSession } from "../kcp/session.ts";
 import { SmuxSession } from "../smux/session.ts";
 import type { SmuxStream } from "../smux/stream.ts";
 import { ClientId } from "../turbotunnel/client_id.ts";
+import type { ReorderStats } from "../turbotunnel/reorder_buffer.ts";
 import type { Logger } from "../util/log.ts";
 import { ProxyCarrier } from "./carrier.ts";
 import { type CarrierSet, createCarrierSet, paddingSize } from "./carrier_set.ts";
@@ -20,6 +22,16 @@ import type { ClientEvents } from "./events.ts";
 import type { LivenessConfig } from "./liveness.ts";
 import { connectProxyPeer, type ExchangeOffer, type ProxyPeerOptions } from "./proxy_peer.ts";
 import { ProxyPool } from "./proxy_pool.ts";
+
+/** How a session's carriers and KCP fared. */
+export interface SessionFigures {
+  /** Segments resent at once on other proxies after one was dropped. */
+  reinjected: number;
+  /** The bridge's packets put back in order across proxies (null with max 1). */
+  reorder: ReorderStats | null;
+  /** The client KCP's retransmissions, by cause. */
+  retransmits: ArqRetransmits;
+}
 
 export interface ClientSessionOptions {
   /** Proxies carrying at once; Go's `max`. */
@@ -61,6 +73,15 @@ export class ClientSession {
   /** The ClientID in hex: the session's name in events and logs. */
   get id(): string {
     return this.clientId.toString();
+  }
+
+  /** How the session's carriers and KCP fared: for the log line at its end. */
+  figures(): SessionFigures {
+    return {
+      reinjected: this.#carriers.reinjected,
+      reorder: this.#carriers.reorderStats(),
+      retransmits: this.#kcp.arq.retransmits,
+    };
   }
 
   /** Resolves when the smux session has ended (closed, failed or timed out). */

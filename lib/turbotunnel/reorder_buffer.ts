@@ -34,15 +34,23 @@
 import { timediff } from "../kcp/u32.ts";
 import { pushRange, splitControl } from "./kcp_packet.ts";
 
-/** Least and most wait for a hole, ms. The most bounds what a lost hole adds to KCP's recovery. */
+/**
+ * Least and most wait for a hole, ms. The most bounds what a lost hole adds to
+ * KCP's recovery while its carrier is not yet found dead (a carrier that goes
+ * down releases its holes at once); it is high because the bridge fills each
+ * WebSocket's TCP buffers, so behind a rate-limited proxy one carrier's
+ * packets can trail another's by seconds (at 500 ms, two proxies capped at
+ * 1 MB/s still gave up dozens of holes per 12 MB).
+ */
 export const WAIT_MIN_MS = 20;
-export const WAIT_MAX_MS = 500;
+export const WAIT_MAX_MS = 3000;
 /** The wait: this many times the decayed maximum of the delays that filled holes. */
 export const WAIT_GAIN = 1.5;
 /** The decayed maximum halves in this long without a larger delay, ms. */
 const FILL_DELAY_HALF_LIFE_MS = 10_000;
-export const MAX_HELD_PACKETS = 2048;
-export const MAX_HELD_BYTES = 4 * 1024 * 1024;
+/** Held at most: a few seconds of several proxies (the bridge's KCP has at most a few MiB in flight). */
+export const MAX_HELD_PACKETS = 8192;
+export const MAX_HELD_BYTES = 8 * 1024 * 1024;
 
 export type ReorderInput =
   /** Carrier `carrier` is live: it may bring a hole. */

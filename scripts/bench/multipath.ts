@@ -159,7 +159,11 @@ async function withChain<T>(
   proxyArgs: string[],
   body: (fleet: Fleet) => Promise<T>,
 ): Promise<T> {
-  const chain = await startClientChain({ client, proxy: "ours", proxies, proxyArgs });
+  // Our client logs each session's retransmissions and reordering at its end (debug lines).
+  const clientArgs = client === "ours" ? ["-verbose"] : [];
+  // The server's stats line each second tells what its KCP resent (bridgeResent).
+  const serverArgs = ["-stats-interval", "1s"];
+  const chain = await startClientChain({ client, proxy: "ours", proxies, proxyArgs, clientArgs, serverArgs });
   try {
     const ice = await clientStun(chain);
     return await body(new Fleet(chain, ice));
@@ -177,6 +181,21 @@ async function clientLogSince(chain: ClientChain, since: number, lines = 12): Pr
   const stamp = (line: string) => Date.parse(line.slice(0, 19).replace(" ", "T").replaceAll("/", "-") + "Z");
   return log.split("\n").filter((line) => line && !(stamp(line) < since - 1000)).slice(0, lines)
     .map((line) => `    ${line}`).join("\n");
+}
+
+/** What the server's stats lines since `since` say its KCP resent, summed by cause. */
+function bridgeResent(chain: ClientChain, since: number): string {
+  const sums = { timeout: 0, early: 0, fast: 0 };
+  const stamp = (line: string) => Date.parse(line.slice(0, 19).replace(" ", "T").replaceAll("/", "-") + "Z");
+  for (const line of `${chain.server.out()}\n${chain.server.err()}`.split("\n")) {
+    if (!(stamp(line) >= since)) continue;
+    const m = /KCP segments resent: (\d+) on timeout, (\d+) early, (\d+) fast/.exec(line);
+    if (!m) continue;
+    sums.timeout += Number(m[1]);
+    sums.early += Number(m[2]);
+    sums.fast += Number(m[3]);
+  }
+  return `${sums.timeout} on timeout, ${sums.early} early, ${sums.fast} fast`;
 }
 
 /** One stall run: returns the longest gap (ms) in a download whose busiest proxy is SIGKILLed a quarter in. */
@@ -277,17 +296,34 @@ async function cappedRun(
 ): Promise<number> {
   const { chain } = fleet;
   await chain.waitForIdleProxies(3, Date.now() + IDLE_WAIT_MS);
+  const meter = await readMeter(fleet.live(), chain.netns);
+  const startedAt = Date.now();
   const transfer = side === "down"
     ? chain.transfer(0, size, timeoutMs, fleet.args(max))
     : chain.transfer(size, 0, timeoutMs, fleet.args(max));
   const progress = new Progress(transfer, side);
+  // What each proxy moved, sampled while the session's sockets are open (ss sees only those).
+  let lastMoved: number[] = [];
+  const sampler = setInterval(() => meter.moved().then((m) => lastMoved = m), 1000);
   try {
     const result = await transfer.result;
+    clearInterval(sampler);
     checkIntact(result, size, `rate-limited ${side}load, max ${max}`, side);
     const rate = progress.rateFrom(size / 4);
-    console.error(`bench multipath: ${side}load over ${max} capped proxies: ${rate.toFixed(2)} MB/s steady`);
+    const moved = lastMoved.map((bytes) => (bytes / MB).toFixed(1)).join(" / ");
+    console.error(
+      `bench multipath: ${side}load over ${max} capped proxies: ${rate.toFixed(2)} MB/s steady ` +
+        `(TCP MB per proxy: ${moved})`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the session's end is logged just after
+    const figures = (await clientLogSince(chain, startedAt, Infinity)).split("\n")
+      .filter((line) => line.includes("retransmitted"));
+    if (figures.length > 0) console.error(figures[figures.length - 1]); // this session's
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // the next stats line counts the last second
+    console.error(`  the bridge's KCP resent ${bridgeResent(chain, startedAt)}`);
     return rate;
   } finally {
+    clearInterval(sampler);
     progress.stop();
   }
 }

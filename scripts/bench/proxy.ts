@@ -10,11 +10,17 @@
  * /proc/<pid>/stat, rendezvous included), RSS idle (polling, no client) and
  * peak RSS with 20 concurrent clients (each moves 1 MB each way and stays
  * connected until all 20 have). Medians of several runs.
+ *
+ * `--perf` adds where each proxy's CPU goes: one more transfer each way with
+ * perf sampling the proxy (cpu_profile.ts), its CPU s/100 MB split by kind
+ * (kernel, pion, Go crypto, Go runtime, Deno/V8/JS, other), and the heaviest
+ * symbols on stderr.
  */
 
 import { type Bench, type BenchRow, median, processCpuSeconds, rssMb } from "./row.ts";
 import { type Chain, type ProxyKind, startChain } from "../../tests/proxy/go_client_chain.ts";
 import { spawnIn } from "../../tests/util/netns_process.ts";
+import { type CpuKind, perfAvailable, profileWhile } from "./cpu_profile.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const KINDS: ProxyKind[] = ["ours", "go"];
@@ -99,6 +105,8 @@ export const bench: Bench = async ({ quick }) => {
   const deadline = Date.now() + (quick ? 240_000 : 1_500_000);
   const chains = new Map<ProxyKind, Chain>();
   const figures = new Map<ProxyKind, Figures>();
+  /** With --perf: "direction: kind of code" → each proxy's CPU s/100 MB in it. */
+  const profiles = new Map<string, Partial<Record<ProxyKind, number>>>();
   try {
     for (const kind of KINDS) {
       chains.set(kind, await startChain(kind, { name: `sfbench${kind}`, deadline }));
@@ -118,6 +126,31 @@ export const bench: Bench = async ({ quick }) => {
             `bench proxy: ${kind} ${direction} ${mbps.toFixed(2)} MB/s, ${
               (cpu / size * 1e8).toFixed(2)
             } CPU s/100 MB`,
+          );
+        }
+      }
+    }
+    if (Deno.args.includes("--perf")) {
+      if (!await perfAvailable()) throw new Error("--perf needs perf (Debian: linux-perf)");
+      for (const direction of ["down", "up"] as const) {
+        for (const kind of KINDS) {
+          const chain = chains.get(kind)!;
+          let run = { mbps: 0, cpu: 0 };
+          const profile = await profileWhile(chain.proxy.child.pid, async () => {
+            run = await oneDirection(chain, size, direction, deadline);
+          });
+          const per100MB = run.cpu / size * 1e8;
+          for (const [cpuKind, share] of Object.entries(profile.shares) as [CpuKind, number][]) {
+            const key = `${direction}: ${cpuKind}`;
+            const split = profiles.get(key) ?? {};
+            split[kind] = share / 100 * per100MB;
+            profiles.set(key, split);
+          }
+          console.error(
+            `bench proxy: perf ${kind} ${direction} (${profile.samples} samples, ${
+              per100MB.toFixed(2)
+            } CPU s/100 MB): ` +
+              profile.top.join("; "),
           );
         }
       }
@@ -170,5 +203,14 @@ export const bench: Bench = async ({ quick }) => {
       note: "target: at most 2× Go's; each client 1 MB each way, then held open",
     },
   ];
+  for (const [key, split] of profiles) {
+    rows.push({
+      case: `proxy CPU in ${key.replace(": ", "load: ")}`,
+      unit: "CPU s/100 MB",
+      ours: split.ours ?? NaN,
+      reference: split.go ?? NaN,
+      note: "one perf-sampled transfer (self time); pion is the same Go code in both",
+    });
+  }
   return rows;
 };

@@ -60,6 +60,8 @@ Deno.test("stats line and Prometheus text", async () => {
     streamsAccepted: 6,
     streamsOpen: 2,
     torFailures: 1,
+    retransmitsTimeout: 7,
+    retransmitsEarly: 20,
   });
   now.carrier.upgradesPending = 4;
   now.carrier.upgradeFailures.timeout = 3;
@@ -72,6 +74,7 @@ Deno.test("stats line and Prometheus text", async () => {
   assert.match(line, /connections: 7 turbotunnel, 1 legacy, 2 refused, 3 open;/);
   assert.match(line, /sessions: 5 new, 0 refused, 2 open; streams: 6 new, 1 failed to reach tor, 2 open;/);
   assert.match(line, /bytes: 2\.5 MB from clients, 10\.0 MB to clients/);
+  assert.match(line, /KCP segments resent: 7 on timeout, 20 early, 0 fast$/);
 
   const text = formatServerPrometheus(now);
   assert.match(text, /^# HELP snowflake_server_websocket_connections_total /m);
@@ -81,6 +84,7 @@ Deno.test("stats line and Prometheus text", async () => {
   assert.match(text, /^snowflake_server_upgrades_failed_total\{reason="timeout"\} 3$/m);
   assert.match(text, /^snowflake_server_websocket_closes_total\{reason="idle"\} 5$/m);
   assert.match(text, /^# TYPE snowflake_server_streams_open gauge$/m);
+  assert.match(text, /^snowflake_server_kcp_retransmits_total\{cause="early"\} 20$/m);
   const handler = serverMetricsHandler(() => Promise.resolve(now));
   const response = await handler(new Request("http://server/metrics"));
   assert.equal(response.status, 200);

@@ -121,6 +121,8 @@ export interface ChainRig {
 export interface ChainRigOptions {
   /** Proxies started at once. Default 1. */
   proxies?: number;
+  /** Extra flags for our server. */
+  serverArgs?: string[];
   /** Which proxy program: Debian's snowflake-proxy 2.5.1 ("go", the default) or ours (`cli/main.ts proxy`). */
   proxy?: ProxyKind;
   /** Extra flags for every proxy (e.g. `-capacity 1`, `-summary-interval 0s`). */
@@ -166,7 +168,10 @@ export async function startChainRig(options: ChainRigOptions = {}): Promise<Chai
     return proc;
   };
   try {
-    const server = startOurServer(`192.0.2.1:${SERVER_PORT}`, CHAIN_OR_PORT, { netns });
+    const server = startOurServer(`192.0.2.1:${SERVER_PORT}`, CHAIN_OR_PORT, {
+      netns,
+      args: options.serverArgs,
+    });
     procs.push(server);
     if (options.stunServer ?? true) {
       await run("ip", ["netns", "exec", netns, "ip", "addr", "add", "192.0.2.3/24", "dev", `${prefix}0`]);

@@ -84,17 +84,25 @@ async function tcpBytesByPid(netns?: string): Promise<Map<number, number>> {
 
 /**
  * Finds the busy proxy: marks the TCP bytes each of `procs` has moved now (its WebSocket to the bridge, its polls),
- * and `busiest()` later returns the one that has moved the most since. (Not /proc/PID/io: a Deno process reads
+ * and `busiest()` later returns the one that has moved the most since (`moved()`: what each moved). (Not /proc/PID/io: a Deno process reads
  * megabytes of modules as it starts, and socket receives are not counted there.)
  */
-export async function readMeter(procs: Proc[], netns?: string): Promise<{ busiest(): Promise<Proc> }> {
+export async function readMeter(
+  procs: Proc[],
+  netns?: string,
+): Promise<{ busiest(): Promise<Proc>; moved(): Promise<number[]> }> {
   const base = await tcpBytesByPid(netns);
+  const moved = async () => {
+    const now = await tcpBytesByPid(netns);
+    return procs.map((p) => (now.get(p.pid) ?? 0) - (base.get(p.pid) ?? 0));
+  };
   return {
     async busiest() {
-      const now = await tcpBytesByPid(netns);
-      const deltas = procs.map((p) => (now.get(p.pid) ?? 0) - (base.get(p.pid) ?? 0));
+      const deltas = await moved();
       return procs[deltas.indexOf(Math.max(...deltas))];
     },
+    /** TCP bytes each of `procs` moved since the mark, in their order. */
+    moved,
   };
 }
 
@@ -123,7 +131,11 @@ export function availableImpls(): { clients: Impl[]; proxies: Impl[] } {
 }
 
 /** Our server, standalone with plain ws:// on `listen` (IP:port, port 0 = any), in front of a plain ORPort. */
-export function startOurServer(listen: string, orPort: number, options: { netns?: string } = {}): Proc {
+export function startOurServer(
+  listen: string,
+  orPort: number,
+  options: { netns?: string; args?: string[] } = {},
+): Proc {
   return spawnProcess(Deno.execPath(), [
     "run",
     "-A",
@@ -134,5 +146,6 @@ export function startOurServer(listen: string, orPort: number, options: { netns?
     listen,
     "-orport",
     `127.0.0.1:${orPort}`,
-  ], options);
+    ...(options.args ?? []),
+  ], { netns: options.netns });
 }

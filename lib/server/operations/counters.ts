@@ -80,6 +80,10 @@ export interface TunnelCounters {
   packetsDroppedIncoming: number;
   /** Packets to clients dropped because a client's send queue was full. */
   packetsDroppedOutgoing: number;
+  /** KCP segments resent, sessions open and ended: on timeout, early (an ACK skipped them, nothing new to send), fast. */
+  retransmitsTimeout: number;
+  retransmitsEarly: number;
+  retransmitsFast: number;
 }
 
 export function newCarrierCounters(): CarrierCounters {
@@ -117,6 +121,9 @@ export function newTunnelCounters(): TunnelCounters {
     bytesFromTor: 0,
     packetsDroppedIncoming: 0,
     packetsDroppedOutgoing: 0,
+    retransmitsTimeout: 0,
+    retransmitsEarly: 0,
+    retransmitsFast: 0,
   };
 }
 

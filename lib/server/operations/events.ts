@@ -5,6 +5,7 @@
  * `server.events.addEventListener("carrierclosed", (e) => e.detail.reason)`.
  */
 
+import type { ArqRetransmits } from "../../kcp/arq.ts";
 import { TypedEventTarget } from "../../util/typed_events.ts";
 
 /** Why a TCP/TLS connection did not become a WebSocket. */
@@ -115,6 +116,8 @@ export interface SessionClosedDetail {
   streams: number;
   /** How long it lived, ms. */
   durationMs: number;
+  /** Its KCP's retransmissions, by cause. */
+  retransmits: ArqRetransmits;
 }
 
 /** The detail of `streamfailed`: a stream whose connection to tor could not be made. */

@@ -114,6 +114,16 @@ function metrics(s: StatsSnapshot): PrometheusMetric[] {
         tunnel.packetsDroppedOutgoing,
       ]],
     },
+    {
+      name: "snowflake_server_kcp_retransmits_total",
+      type: "counter",
+      help: "KCP segments resent, by cause (timeout; early: skipped by an ACK; fast).",
+      samples: [
+        ['{cause="timeout"}', tunnel.retransmitsTimeout],
+        ['{cause="early"}', tunnel.retransmitsEarly],
+        ['{cause="fast"}', tunnel.retransmitsFast],
+      ],
+    },
   ];
 }
 

@@ -46,6 +46,9 @@ export function formatStatsLine(before: StatsSnapshot, now: StatsSnapshot, secon
     } failed to reach tor, ${now.tunnel.streamsOpen} open;`,
     `bytes: ${megabytes(c("bytesFromClients"))} from clients, ${megabytes(c("bytesToClients"))} to clients,`,
     `${megabytes(t("bytesToTor"))} to tor, ${megabytes(t("bytesFromTor"))} from tor;`,
-    `packets dropped: ${t("packetsDroppedIncoming")} incoming, ${t("packetsDroppedOutgoing")} outgoing`,
+    `packets dropped: ${t("packetsDroppedIncoming")} incoming, ${t("packetsDroppedOutgoing")} outgoing;`,
+    `KCP segments resent: ${t("retransmitsTimeout")} on timeout, ${t("retransmitsEarly")} early, ${
+      t("retransmitsFast")
+    } fast`,
   ].join(" ");
 }

@@ -63,6 +63,9 @@ export class TurbotunnelInstance {
   readonly #listener: KcpListener;
   readonly #options: TunnelOptions;
   readonly #smuxSessions = new Set<SmuxSession>();
+  readonly #kcpSessions = new Set<KcpSession>();
+  /** Retransmissions of the sessions that ended. */
+  readonly #endedRetransmits = { timeout: 0, early: 0, fast: 0 };
   readonly #work = new Set<Promise<void>>();
   readonly #acceptLoop: Promise<void>;
   #closing = false; // sessions that end from now on end because the server stops
@@ -79,9 +82,19 @@ export class TurbotunnelInstance {
 
   /** Refreshes the counters that the listener keeps itself. */
   updateCounters(): void {
+    const { counters } = this.#options;
     const dropped = this.#listener.stats.dropped;
-    this.#options.counters.sessionsRefused = (dropped["too-many-sessions"] ?? 0) +
-      (dropped["backlog-full"] ?? 0);
+    counters.sessionsRefused = (dropped["too-many-sessions"] ?? 0) + (dropped["backlog-full"] ?? 0);
+    const resent = { ...this.#endedRetransmits };
+    for (const kcp of this.#kcpSessions) {
+      const r = kcp.arq.retransmits;
+      resent.timeout += r.timeout;
+      resent.early += r.early;
+      resent.fast += r.fast;
+    }
+    counters.retransmitsTimeout = resent.timeout;
+    counters.retransmitsEarly = resent.early;
+    counters.retransmitsFast = resent.fast;
   }
 
   /** Closes the listener, every session and stream; resolves when all handlers have finished. */
@@ -127,6 +140,7 @@ export class TurbotunnelInstance {
     this.#emit({ type: "sessionopened", detail: { withClientAddr: userAddr !== "" } });
     const smux = SmuxSession.server(kcp, {}, { clock, logger: this.#options.logger });
     this.#smuxSessions.add(smux);
+    this.#kcpSessions.add(kcp);
     try {
       for (let stream = await smux.acceptStream(); stream; stream = await smux.acceptStream()) {
         streams++;
@@ -134,6 +148,11 @@ export class TurbotunnelInstance {
       }
     } finally {
       this.#smuxSessions.delete(smux);
+      this.#kcpSessions.delete(kcp);
+      const resent = kcp.arq.retransmits;
+      this.#endedRetransmits.timeout += resent.timeout;
+      this.#endedRetransmits.early += resent.early;
+      this.#endedRetransmits.fast += resent.fast;
       const error = smux.error;
       smux.close();
       kcp.close();
@@ -144,6 +163,7 @@ export class TurbotunnelInstance {
           detail: this.#closing || !error ? "closed by the server" : error.message,
           streams,
           durationMs: clock.now() - started,
+          retransmits: resent,
         },
       });
     }
