@@ -45,6 +45,31 @@ export class ChunkQueue {
     return chunk;
   }
 
+  /** Bytes of the oldest chunks that fit in `max` together (at least the oldest one's). */
+  headBytes(max: number): number {
+    let bytes = 0;
+    for (let i = this.#head; i < this.#chunks.length; i++) {
+      const next = bytes + this.#chunks[i].length;
+      if (next > max && bytes > 0) break;
+      bytes = next;
+    }
+    return bytes;
+  }
+
+  /** Removes the oldest chunks making up exactly `bytes` (from {@link headBytes}), joined into one. */
+  takeJoined(bytes: number): Uint8Array<ArrayBuffer> {
+    const first = this.shift()!;
+    if (first.length === bytes) return first as Uint8Array<ArrayBuffer>;
+    const joined = new Uint8Array(bytes);
+    joined.set(first);
+    for (let offset = first.length; offset < bytes;) {
+      const chunk = this.shift()!;
+      joined.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return joined;
+  }
+
   clear(): void {
     this.#chunks = [];
     this.#head = 0;

@@ -99,6 +99,13 @@ export interface FlowLimits {
   relayPauseBytes: number;
   /** Largest message our data channel sends (lib/webrtc: 65,535; the client's max-message-size may be less). */
   maxSendMessageBytes: number;
+  /**
+   * Most bytes of client messages joined into one WebSocket message. The
+   * bridge reads its WebSocket as a byte stream (Go's and ours), so messages
+   * that arrive together go as one: one send and one frame instead of one per
+   * KCP packet.
+   */
+  relayJoinBytes: number;
 }
 
 /** Live byte counters a session adds to as it relays (the proxy's totals). */
@@ -264,6 +271,7 @@ class Relay {
   readonly #maxMessage: number;
   readonly #deps: ClientSessionDeps;
   readonly #toRelay = new ChunkQueue();
+  #relayFlushQueued = false;
   readonly #toClient = new ChunkQueue();
   #ws: RelayConnection | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -342,7 +350,13 @@ class Relay {
       this.#end("queue overflow", `${this.#toRelay.bytes} bytes queued for the relay`);
       return;
     }
-    this.#flushToRelay();
+    // After the messages delivered with this one (a batch from the data channel), so that they go as one.
+    if (this.#relayFlushQueued) return;
+    this.#relayFlushQueued = true;
+    queueMicrotask(() => {
+      this.#relayFlushQueued = false;
+      if (!this.#ended) this.#flushToRelay();
+    });
   }
 
   #fromRelay(bytes: Uint8Array<ArrayBuffer>): void {
@@ -388,13 +402,12 @@ class Relay {
       if (ws.bufferedAmount >= this.#deps.flow.webSocketHighWaterBytes) {
         return this.#waitFor(this.#deps.flow.webSocketPollMs);
       }
-      const chunk = queue.peek()!;
-      const wait = this.#deps.bucket?.take(this.#deps.clock.now(), chunk.length) ?? 0;
+      const bytes = queue.headBytes(this.#deps.flow.relayJoinBytes);
+      const wait = this.#deps.bucket?.take(this.#deps.clock.now(), bytes) ?? 0;
       if (wait > 0) return this.#waitFor(wait);
-      queue.shift();
-      ws.send(chunk);
-      this.bytesFromClient += chunk.length;
-      this.#deps.counters.fromClients += chunk.length;
+      ws.send(queue.takeJoined(bytes));
+      this.bytesFromClient += bytes;
+      this.#deps.counters.fromClients += bytes;
     }
     return 0;
   }

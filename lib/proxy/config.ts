@@ -46,6 +46,7 @@ export const DEFAULT_FLOW: FlowLimits = {
   // Past this much queued for the client, the relay is not read (TCP pushes back on the bridge).
   relayPauseBytes: 256 * 1024,
   maxSendMessageBytes: MAX_MESSAGE_SIZE,
+  relayJoinBytes: 32 * 1024,
 };
 
 /**

@@ -1,9 +1,11 @@
 /**
  * Where a process's CPU goes, from `perf record` sampling it while some work
- * runs: each sample's self time by what it ran, sorted into a few kinds
- * (the kernel; pion, the Go WebRTC stack both proxies share; Go's crypto;
- * Go's runtime; Deno, V8 and our JavaScript; the rest). For `deno task bench
- * proxy --perf`. Needs perf and the right to sample the process (root here).
+ * runs: each sample's self time by what it ran, sorted into a few kinds:
+ * the kernel; Go code (pion, the WebRTC stack both proxies share, with Go's
+ * runtime and crypto: our shim, or all of Go's proxy; both are stripped, so
+ * by library, not by function); Deno, V8 and our JavaScript; the rest (libc,
+ * vDSO). For `deno task bench proxy --perf`. Needs perf and the right to
+ * sample the process (root here).
  */
 
 /** Shares of the samples, in %, by kind, and the number of samples. */
@@ -14,9 +16,11 @@ export interface CpuProfile {
   top: string[];
 }
 
-export type CpuKind = "kernel" | "pion" | "go crypto" | "go runtime" | "deno, v8, js" | "other";
+export type CpuKind = "kernel" | "go" | "deno, v8, js" | "other";
 
-const KINDS: CpuKind[] = ["kernel", "pion", "go crypto", "go runtime", "deno, v8, js", "other"];
+const KINDS: CpuKind[] = ["kernel", "go", "deno, v8, js", "other"];
+/** Libraries of Go code: our WebRTC shim, Debian's Go proxy and client. */
+const GO_LIBRARIES = /^(libsnowflake_webrtc\.so|snowflake-proxy|snowflake-client)$/;
 
 /** Whether perf can be run here. */
 export async function perfAvailable(): Promise<boolean> {
@@ -80,13 +84,7 @@ export function parseReport(report: string): CpuProfile {
 
 function kindOf(dso: string, mode: string, symbol: string): CpuKind {
   if (mode === "k" || dso.startsWith("[kernel")) return "kernel";
-  if (symbol.startsWith("github.com/pion/")) return "pion";
-  if (/^(crypto\/|golang\.org\/x\/crypto\/|vendor\/golang\.org\/x\/crypto\/)/.test(symbol)) {
-    return "go crypto";
-  }
-  if (/^(runtime\.|runtime·|sync\.|internal\/|aeshash|memeqbody|indexbytebody|cmpbody)/.test(symbol)) {
-    return "go runtime";
-  }
+  if (GO_LIBRARIES.test(dso) || /^(github\.com\/pion\/|runtime\.|crypto\/)/.test(symbol)) return "go";
   if (dso === "deno" || dso.startsWith("[JIT]") || dso.startsWith("perf-") || dso === "[unknown]") {
     return "deno, v8, js";
   }

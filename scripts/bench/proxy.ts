@@ -13,7 +13,7 @@
  *
  * `--perf` adds where each proxy's CPU goes: one more transfer each way with
  * perf sampling the proxy (cpu_profile.ts), its CPU s/100 MB split by kind
- * (kernel, pion, Go crypto, Go runtime, Deno/V8/JS, other), and the heaviest
+ * (kernel, Go code, Deno/V8/JS, other), and the heaviest
  * symbols on stderr.
  */
 
@@ -209,7 +209,7 @@ export const bench: Bench = async ({ quick }) => {
       unit: "CPU s/100 MB",
       ours: split.ours ?? NaN,
       reference: split.go ?? NaN,
-      note: "one perf-sampled transfer (self time); pion is the same Go code in both",
+      note: "one perf-sampled transfer (self time); Go code: pion and its runtime, in our shim or Go's proxy",
     });
   }
   return rows;

@@ -70,6 +70,28 @@ Deno.test("proxy: relays both ways; a relay message over the client's max-messag
   });
 });
 
+Deno.test("proxy: client messages that arrive together go to the relay joined, in order, at most 32 KiB a message", async () => {
+  await withRig(async ({ broker, relay }) => {
+    const sizes: number[] = [];
+    relay.behaviour = (socket) => {
+      socket.binaryType = "arraybuffer";
+      socket.onmessage = (event) => {
+        sizes.push((event.data as ArrayBuffer).byteLength);
+        socket.send(event.data);
+      };
+    };
+    const client = await connectClient(broker);
+    await client.opened;
+    const up = randomBytes(2_000_000);
+    for (let i = 0; i < up.length; i += 1000) client.channel.send(up.subarray(i, i + 1000));
+    await client.waitForBytes(up.length);
+    assert.equal(await sha256Hex(client.bytes()), await sha256Hex(up), "intact and in order");
+    assert.ok(sizes.length < 2000 / 2, `${sizes.length} relay messages for 2000 client messages`);
+    assert.ok(Math.max(...sizes) <= 32 * 1024, `largest relay message ${Math.max(...sizes)}`);
+    client.close();
+  });
+});
+
 Deno.test("proxy: -capacity 1 holds polling while a client is served, and polls again when it leaves", async () => {
   await withRig(async ({ broker, proxy }) => {
     const client = await connectClient(broker);
