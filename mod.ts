@@ -98,6 +98,8 @@ export {
   type UpgradeFailedDetail,
   type UpgradeFailure,
 } from "./lib/server/operations/events.ts";
+/** KCP retransmissions by cause, as a server session's end reports them. */
+export type { ArqRetransmits } from "./lib/kcp/arq.ts";
 export type { StatsSnapshot } from "./lib/server/operations/stats_line.ts";
 export type { CarrierCounters, TunnelCounters } from "./lib/server/operations/counters.ts";
 export type { TorConfig } from "./lib/server/tunnel/tor_dialer.ts";

@@ -97,8 +97,11 @@ export interface ArqFootprint {
 
 /** Retransmissions so far, by cause (kcp-go's FastRetransSegs, EarlyRetransSegs, LostSegs). */
 export interface ArqRetransmits {
+  /** Skipped by `resend` ACKs or more (fast retransmit; off in Snowflake). */
   fast: number;
+  /** Skipped by an ACK while nothing new was sent (kcp-go's early retransmit). */
   early: number;
+  /** Not acknowledged within their RTO. */
   timeout: number;
 }
 

@@ -80,9 +80,11 @@ export interface TunnelCounters {
   packetsDroppedIncoming: number;
   /** Packets to clients dropped because a client's send queue was full. */
   packetsDroppedOutgoing: number;
-  /** KCP segments resent, sessions open and ended: on timeout, early (an ACK skipped them, nothing new to send), fast. */
+  /** KCP segments resent on timeout, sessions open and ended. */
   retransmitsTimeout: number;
+  /** ... early: an ACK skipped them while there was nothing new to send (kcp-go's early retransmit). */
   retransmitsEarly: number;
+  /** ... fast (fastresend; 0 in Snowflake's configuration). */
   retransmitsFast: number;
 }
 
