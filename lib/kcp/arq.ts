@@ -105,6 +105,13 @@ export interface ArqRetransmits {
   timeout: number;
 }
 
+/** Adds `from`'s counts into `into`. */
+export function addRetransmits(into: ArqRetransmits, from: ArqRetransmits): void {
+  into.fast += from.fast;
+  into.early += from.early;
+  into.timeout += from.timeout;
+}
+
 /** A segment in snd_buf. */
 class OutSegment {
   sn = 0;

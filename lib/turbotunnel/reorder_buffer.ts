@@ -31,6 +31,7 @@
  * either, the lowest hole is given up on.
  */
 
+import { Ring } from "../kcp/ring.ts";
 import { timediff } from "../kcp/u32.ts";
 import { pushRange, splitControl } from "./kcp_packet.ts";
 
@@ -81,10 +82,11 @@ export interface ReorderStats {
 export class ReorderBuffer {
   /** Highest PUSH sn each live carrier brought (null: none yet). */
   readonly #carriers = new Map<number, number | null>();
-  /** Waiting packets, by first sn. */
-  readonly #held: Held[] = [];
+  /** Waiting packets, by first sn, from #heldHead on (no Array.shift: thousands may wait). */
+  #held: Held[] = [];
+  #heldHead = 0;
   #heldBytes = 0;
-  readonly #out: Uint8Array[] = [];
+  readonly #out = new Ring<Uint8Array>();
   /** The sn KCP needs next. */
   #next: number;
   #fillDelay = 0;
@@ -106,7 +108,7 @@ export class ReorderBuffer {
 
   /** Packets waiting now. */
   get waiting(): number {
-    return this.#held.length;
+    return this.#held.length - this.#heldHead;
   }
 
   stats(): ReorderStats {
@@ -135,12 +137,13 @@ export class ReorderBuffer {
 
   /** The next packet for KCP, or null. */
   pollTransmit(): Uint8Array | null {
-    return this.#out.shift() ?? null;
+    return this.#out.length > 0 ? this.#out.shift() : null;
   }
 
   /** When the lowest hole's wait ends; Infinity when nothing waits. */
   pollTimeout(): number {
-    return this.#held.length > 0 ? this.#held[0].at + this.wait(this.#held[0].at) : Infinity;
+    const head = this.#held[this.#heldHead];
+    return head ? head.at + this.wait(head.at) : Infinity;
   }
 
   #receive(now: number, carrier: number, packet: Uint8Array): void {
@@ -158,7 +161,8 @@ export class ReorderBuffer {
     if (timediff(range.first, this.#next) <= 0) { // in order, or old
       if (timediff(range.last, this.#next) < 0) this.#noteLate(now, range.first);
       else {
-        if (this.#held.length > 0) this.#noteFill(now, now - this.#held[0].at);
+        const head = this.#held[this.#heldHead];
+        if (head) this.#noteFill(now, now - head.at);
         this.#next = (range.last + 1) >>> 0;
       }
       this.#out.push(packet);
@@ -173,15 +177,18 @@ export class ReorderBuffer {
   /** Releases what is in order, and gives up on holes that cannot arrive in order any more. */
   #advance(now: number): void {
     for (;;) {
-      while (this.#held.length > 0 && timediff(this.#held[0].first, this.#next) <= 0) {
-        const h = this.#held.shift()!;
-        this.#heldBytes -= h.packet.length;
+      for (
+        let h = this.#held[this.#heldHead];
+        h && timediff(h.first, this.#next) <= 0;
+        h = this.#held[this.#heldHead]
+      ) {
+        this.#shiftHeld();
         this.#out.push(h.packet);
         if (timediff(h.last, this.#next) >= 0) this.#next = (h.last + 1) >>> 0;
       }
-      if (this.#held.length === 0) return;
-      const head = this.#held[0];
-      const over = this.#held.length > MAX_HELD_PACKETS || this.#heldBytes > MAX_HELD_BYTES;
+      const head = this.#held[this.#heldHead];
+      if (!head) return;
+      const over = this.waiting > MAX_HELD_PACKETS || this.#heldBytes > MAX_HELD_BYTES;
       if (!over && now < head.at + this.wait(head.at) && !this.#allPast(this.#next)) return;
       this.#lastGivenUp = { from: this.#next, to: head.first, at: head.at };
       this.#stats.givenUp++;
@@ -197,8 +204,20 @@ export class ReorderBuffer {
     return true;
   }
 
+  #shiftHeld(): void {
+    this.#heldBytes -= this.#held[this.#heldHead].packet.length;
+    this.#heldHead++;
+    if (this.#heldHead === this.#held.length) {
+      this.#held = [];
+      this.#heldHead = 0;
+    } else if (this.#heldHead >= 1024 && this.#heldHead * 2 >= this.#held.length) {
+      this.#held = this.#held.slice(this.#heldHead);
+      this.#heldHead = 0;
+    }
+  }
+
   #insert(h: Held): void {
-    let lo = 0;
+    let lo = this.#heldHead;
     let hi = this.#held.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;

@@ -13,6 +13,7 @@
 
 import { errorMessage } from "../../util/errors.ts";
 import { KcpListener } from "../../kcp/listener.ts";
+import { addRetransmits, type ArqRetransmits } from "../../kcp/arq.ts";
 import type { KcpSession } from "../../kcp/session.ts";
 import type { PacketConn } from "../../net/packet_conn.ts";
 import type { DuplexConn } from "../../pt/or_conn.ts";
@@ -65,7 +66,7 @@ export class TurbotunnelInstance {
   readonly #smuxSessions = new Set<SmuxSession>();
   readonly #kcpSessions = new Set<KcpSession>();
   /** Retransmissions of the sessions that ended. */
-  readonly #endedRetransmits = { timeout: 0, early: 0, fast: 0 };
+  readonly #endedRetransmits: ArqRetransmits = { timeout: 0, early: 0, fast: 0 };
   readonly #work = new Set<Promise<void>>();
   readonly #acceptLoop: Promise<void>;
   #closing = false; // sessions that end from now on end because the server stops
@@ -86,12 +87,7 @@ export class TurbotunnelInstance {
     const dropped = this.#listener.stats.dropped;
     counters.sessionsRefused = (dropped["too-many-sessions"] ?? 0) + (dropped["backlog-full"] ?? 0);
     const resent = { ...this.#endedRetransmits };
-    for (const kcp of this.#kcpSessions) {
-      const r = kcp.arq.retransmits;
-      resent.timeout += r.timeout;
-      resent.early += r.early;
-      resent.fast += r.fast;
-    }
+    for (const kcp of this.#kcpSessions) addRetransmits(resent, kcp.arq.retransmits);
     counters.retransmitsTimeout = resent.timeout;
     counters.retransmitsEarly = resent.early;
     counters.retransmitsFast = resent.fast;
@@ -150,9 +146,7 @@ export class TurbotunnelInstance {
       this.#smuxSessions.delete(smux);
       this.#kcpSessions.delete(kcp);
       const resent = kcp.arq.retransmits;
-      this.#endedRetransmits.timeout += resent.timeout;
-      this.#endedRetransmits.early += resent.early;
-      this.#endedRetransmits.fast += resent.fast;
+      addRetransmits(this.#endedRetransmits, resent);
       const error = smux.error;
       smux.close();
       kcp.close();
