@@ -55,11 +55,13 @@ Deno.test("proxy back-pressure: a capped client pauses relay reads; the relay's 
     await client.opened;
     let maxHeld = 0;
     let relayWaitingAtOneMiB = -1;
+    let readAtOneMiB = -1;
     while (client.receivedBytes < size && client.channel.readyState === "open") {
       await new Promise((resolve) => setTimeout(resolve, 20));
       maxHeld = Math.max(maxHeld, read - client.receivedBytes);
       if (relayWaitingAtOneMiB < 0 && client.receivedBytes >= 1024 * 1024) {
         relayWaitingAtOneMiB = socket!.bufferedAmount;
+        readAtOneMiB = read;
       }
     }
     assert.equal(client.receivedBytes, size, "the client was closed before the end");
@@ -71,8 +73,10 @@ Deno.test("proxy back-pressure: a capped client pauses relay reads; the relay's 
     const bound = DEFAULT_FLOW.relayPauseBytes + DEFAULT_FLOW.dataChannelHighWaterBytes + 1024 * 1024 +
       65_536;
     assert.ok(maxHeld <= bound, `the proxy held ${maxHeld} bytes (bound ${bound})`);
-    // 10 MiB sent at once, 1 MiB delivered: most of the rest still waits at the relay (beyond the socket buffers).
-    assert.ok(relayWaitingAtOneMiB > 2 * 1024 * 1024, `relay bufferedAmount ${relayWaitingAtOneMiB}`);
+    // 10 MiB sent at once, 1 MiB delivered: the proxy had read little more, the rest waited in the sockets'
+    // buffers and at the relay itself, whose sends TCP held back (how it splits depends on the kernel's buffers).
+    assert.ok(readAtOneMiB <= 1024 * 1024 + bound, `the proxy had read ${readAtOneMiB} bytes`);
+    assert.ok(relayWaitingAtOneMiB > 0, `relay bufferedAmount ${relayWaitingAtOneMiB}`);
     const closed = nextClientClosed(proxy);
     client.close();
     assert.equal((await closed).reason, "client closed");

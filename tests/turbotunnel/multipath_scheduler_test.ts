@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CMD_ACK, CMD_PUSH, SEGMENT_HEADER_SIZE } from "../../lib/kcp/segment.ts";
+import { CMD_ACK, CMD_PUSH } from "../../lib/kcp/segment.ts";
 import { MIN_WINDOW_BYTES, MultipathScheduler } from "../../lib/turbotunnel/multipath_scheduler.ts";
 import { concat } from "../../lib/util/bytes.ts";
 import { sha256Hex as sha256 } from "../support/digest.ts";
